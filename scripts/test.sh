@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The README's test command: installs every dependency, builds, and runs the whole test suite twice —
+# a normal build, then an AddressSanitizer + UndefinedBehaviorSanitizer build.
+# EDGESHIP_SKIP_SANITIZERS=1 skips the second pass (for quick local iterations only).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/scripts/install-deps.sh"
+
+run_suite() {
+  local dir="$1"
+  shift
+  "$root/scripts/build.sh" "$dir" "$@"
+  (cd "$dir" && ctest --output-on-failure -j "$(nproc)" --timeout 900)
+}
+
+echo "== tests: release build ==" >&2
+run_suite "$root/build"
+
+if [[ "${EDGESHIP_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  echo "== tests: AddressSanitizer + UndefinedBehaviorSanitizer build ==" >&2
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  EDGESHIP_BUILD_TYPE=Debug run_suite "$root/build-asan" -DEDGESHIP_ENABLE_ASAN=ON -DEDGESHIP_ENABLE_UBSAN=ON \
+    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g"
+fi
