@@ -187,6 +187,9 @@ std::unique_ptr<CLI::App> make_app(Context& ctx, GlobalOptions& g) {
 int run(const std::vector<std::string>& args, Io& io, core::Environment env) {
     Context ctx(io, std::move(env));
     GlobalOptions globals;
+    // Until the settings are resolved (after parsing), usage errors are coloured by the environment alone.
+    const auto* env_colour = core::find_env(ctx.env, "EDGESHIP_COLOR");
+    ctx.console = Console(io, Verbosity::normal, colour_enabled(ctx.env, io.stderr_tty, env_colour ? *env_colour : "auto"));
     try {
         auto app = make_app(ctx, globals);
 
