@@ -1,5 +1,6 @@
 #include "cli/app.hpp"
 #include "cli/commands.hpp"
+#include "core/cancel.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -142,6 +143,16 @@ TEST(App, ProgressRules) {
     EXPECT_FALSE(progress_enabled({{"TERM", "dumb"}}, true, Verbosity::normal, false));
     EXPECT_FALSE(progress_enabled({{"TERM", "xterm"}}, true, Verbosity::quiet, false));
     EXPECT_FALSE(progress_enabled({{"TERM", "xterm"}}, true, Verbosity::normal, true));
+}
+
+TEST(App, InterruptedRunExitsOneThirty) {
+    // What the SIGINT handler does: set the token. The command finishes its step, then run() reports
+    // the interruption instead of success.
+    core::CancelToken::global().cancel();
+    auto r = run_cli({"version"});
+    core::CancelToken::global().reset();
+    EXPECT_EQ(r.code, 130);
+    EXPECT_EQ(r.err, "edgeship: error: interrupted\n");
 }
 
 TEST(App, ClosestMatch) {
