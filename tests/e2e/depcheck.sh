@@ -11,6 +11,7 @@ status=0
 declare -A allowed=(
   [core]=""
   [model]="core"
+  [optimize]="core model"
   [http]="core"
   [oci]="core"
   [registry]="core http oci"
