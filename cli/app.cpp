@@ -1,6 +1,7 @@
 #include "cli/app.hpp"
 
 #include "cli/commands.hpp"
+#include "cli/optimize_commands.hpp"
 #include "cli/settings_catalog.hpp"
 #include "core/cancel.hpp"
 #include "core/exit_code.hpp"
@@ -37,6 +38,7 @@ const std::vector<std::pair<const char*, Registrar>>& command_table() {
     static const std::vector<std::pair<const char*, Registrar>> table = {
         {"inspect", [](CLI::App& a, Context& c) { register_inspect(a, c, run_inspect); }},
         {"check", [](CLI::App& a, Context& c) { register_check(a, c, run_check); }},
+        {"optimize", [](CLI::App& a, Context& c) { register_optimize(a, c, run_optimize); }},
         {"completion", [](CLI::App& a, Context& c) { register_completion(a, c, run_completion); }},
         {"version", [](CLI::App& a, Context& c) { register_version(a, c, run_version); }},
     };
