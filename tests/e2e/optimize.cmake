@@ -36,9 +36,8 @@ add_test(NAME e2e.optimize.help COMMAND ${EDGESHIP_EXE} optimize --help)
 set_tests_properties(e2e.optimize.help PROPERTIES PASS_REGULAR_EXPRESSION "--quantize.*Examples:"
   ENVIRONMENT "${EDGESHIP_TEST_ENV}")
 
-# The benchmark lives in bench/optimize (the root CMakeLists.txt does not add bench/); its ctest entry
-# is a smoke run on the small MLP that asserts nothing about timing.
-add_subdirectory("${PROJECT_SOURCE_DIR}/bench/optimize" "${PROJECT_BINARY_DIR}/bench/optimize")
+# The benchmark (bench/optimize, added by the root bench/ hook) gets a smoke run on the small MLP that
+# asserts nothing about timing.
 add_test(NAME e2e.optimize.bench_smoke
   COMMAND optimize_bench "${_opt_work}/mlp/mlp.onnx" "${_opt_work}/bench_smoke" --repeat 1)
 set_tests_properties(e2e.optimize.bench_smoke PROPERTIES FIXTURES_REQUIRED optimize_models TIMEOUT 120
