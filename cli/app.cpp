@@ -1,8 +1,10 @@
 #include "cli/app.hpp"
 
 #include "cli/commands.hpp"
+#include "cli/iothub_commands.hpp"
 #include "cli/optimize_commands.hpp"
 #include "cli/settings_catalog.hpp"
+#include "cli/solution_commands.hpp"
 #include "core/cancel.hpp"
 #include "core/exit_code.hpp"
 
@@ -39,6 +41,14 @@ const std::vector<std::pair<const char*, Registrar>>& command_table() {
         {"inspect", [](CLI::App& a, Context& c) { register_inspect(a, c, run_inspect); }},
         {"check", [](CLI::App& a, Context& c) { register_check(a, c, run_check); }},
         {"optimize", [](CLI::App& a, Context& c) { register_optimize(a, c, run_optimize); }},
+        {"init", [](CLI::App& a, Context& c) { register_init(a, c, run_init); }},
+        {"module", [](CLI::App& a, Context& c) { register_module(a, c, run_module_add); }},
+        {"gen", [](CLI::App& a, Context& c) { register_gen(a, c, run_gen); }},
+        {"validate", [](CLI::App& a, Context& c) { register_validate(a, c, run_validate); }},
+        {"deploy", [](CLI::App& a, Context& c) { register_deploy(a, c, run_deploy); }},
+        {"deployment", [](CLI::App& a, Context& c) { register_deployment(a, c, deployment_runners()); }},
+        {"status", [](CLI::App& a, Context& c) { register_status(a, c, run_status); }},
+        {"device", [](CLI::App& a, Context& c) { register_device(a, c, device_runners()); }},
         {"completion", [](CLI::App& a, Context& c) { register_completion(a, c, run_completion); }},
         {"version", [](CLI::App& a, Context& c) { register_version(a, c, run_version); }},
     };

@@ -1,0 +1,404 @@
+// `edgeship deploy`: one manifest to one edge device (reference/iothub.md §5, §7.2, §12.5), plus the
+// helpers every IoT Hub command shares (credentials, client, durations, waiting, summaries).
+
+#include "cli/iothub_commands.hpp"
+
+#include "core/fs.hpp"
+#include "edgeship/version_info.hpp"
+#include "http/redact.hpp"
+#include "iothub/deployments.hpp"
+#include "iothub/ids.hpp"
+#include "manifest/validate.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace edgeship::cli {
+
+namespace {
+
+// A value from the settings, with empty counting as unset (iotedgedev's .env rule, reference §1.1).
+std::string setting(const Context& ctx, const char* key) {
+    auto v = ctx.settings.get(key);
+    if (!v) {
+        return "";
+    }
+    std::string s = *v;
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0) {
+        s.pop_back();
+    }
+    std::size_t i = 0;
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i])) != 0) {
+        ++i;
+    }
+    return s.substr(i);
+}
+
+Result<iothub::Tier> parse_tier(const std::string& text) {
+    std::string t = text;
+    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (t == "f1" || t == "free") {
+        return iothub::Tier::f1;
+    }
+    if (t == "s1" || t.empty()) {
+        return iothub::Tier::s1;
+    }
+    if (t == "s2") {
+        return iothub::Tier::s2;
+    }
+    if (t == "s3") {
+        return iothub::Tier::s3;
+    }
+    return unexpected(Error("EDGESHIP_IOTHUB_TIER: unknown tier '" + text + "'", ExitCode::usage).hint("use F1, S1, S2 or S3"));
+}
+
+std::string fit(std::string line, std::size_t width = 120) {
+    if (line.size() > width) {
+        line = line.substr(0, width - 1) + "…";
+    }
+    return line;
+}
+
+std::string duration_text(std::chrono::milliseconds d) {
+    auto s = d.count() / 1000;
+    if (s >= 60) {
+        return std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s";
+    }
+    return std::to_string(s) + "s";
+}
+
+void print_device_lines(const std::vector<iothub::DeviceRollout>& devices, const char* label, std::ostream& out) {
+    for (const auto& d : devices) {
+        out << "  " << d.device_id << ": " << label << ": " << d.reason << '\n';
+    }
+}
+
+} // namespace
+
+void add_hub_flags(CLI::App* sub, HubFlags& f) {
+    sub->add_option("--connection-string-file", f.connection_string_file,
+                    "Read the service connection string from this file (default: IOTHUB_CONNECTION_STRING "
+                    "from the environment or .env)");
+    sub->add_option("--hub-url", f.hub_url,
+                    "Reach the hub at this https:// URL instead of https://<HostName> (private endpoints, "
+                    "tests; env EDGESHIP_IOTHUB_ENDPOINT)");
+    sub->add_option("--ca-file", f.ca_file, "Trust this PEM CA bundle for the hub's TLS certificate "
+                                            "(env EDGESHIP_IOTHUB_CA_FILE)");
+    sub->add_option("--api-version", f.api_version,
+                    std::string("IoT Hub REST api-version (default ") + iothub::k_default_api_version +
+                        "; env EDGESHIP_IOTHUB_API_VERSION)");
+}
+
+void add_wait_flags(CLI::App* sub, WaitFlags& w, bool with_wait_flag) {
+    if (with_wait_flag) {
+        sub->add_flag("--wait", w.wait, "Poll until the modules run (or fail), then print a summary");
+    }
+    sub->add_option("--timeout", w.timeout, "Give up waiting after this long: 30s, 5m, 1h (default 10m)");
+    sub->add_option("--interval", w.interval, "Time between polls (default 5s)");
+    sub->add_option("--page-size", w.page_size, "Query page size sent as x-ms-max-item-count (default 100)")
+        ->check(CLI::Range(1, 1000));
+}
+
+Result<iothub::ConnectionString> hub_credentials(const HubFlags& flags, const Context& ctx) {
+    std::string text;
+    std::string source;
+    if (!flags.connection_string_file.empty()) {
+        auto content = core::read_file(flags.connection_string_file);
+        if (!content) {
+            return unexpected(Error(content.error().what(), ExitCode::auth).context("--connection-string-file"));
+        }
+        text = *content;
+        source = flags.connection_string_file;
+    } else {
+        text = setting(ctx, "iothub_connection_string");
+        if (const auto* v = ctx.settings.find("iothub_connection_string")) {
+            source = v->source;
+        }
+    }
+    if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+        return unexpected(
+            Error("no IoT Hub connection string", ExitCode::auth)
+                .hint("set IOTHUB_CONNECTION_STRING in the environment or the solution's .env, or pass "
+                      "--connection-string-file FILE (Azure portal: IoT Hub > Shared access policies)"));
+    }
+    auto cs = iothub::parse_connection_string(text);
+    if (!cs) {
+        return unexpected(std::move(cs).error().context(source));
+    }
+    return cs;
+}
+
+Result<std::chrono::milliseconds> parse_duration(std::string_view text, std::string_view flag) {
+    auto bad = [&] {
+        return unexpected(Error(std::string(flag) + " '" + std::string(text) + "': expected a duration like 30s, 5m or 1h",
+                                ExitCode::usage));
+    };
+    if (text.empty()) {
+        return bad();
+    }
+    long long total = 0;
+    std::size_t i = 0;
+    bool any = false;
+    while (i < text.size()) {
+        std::size_t start = i;
+        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) != 0) {
+            ++i;
+        }
+        if (i == start || i - start > 9) {
+            return bad();
+        }
+        long long n = std::stoll(std::string(text.substr(start, i - start)));
+        std::size_t ustart = i;
+        while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i])) != 0) {
+            ++i;
+        }
+        std::string_view unit = text.substr(ustart, i - ustart);
+        if (unit.empty() && !any && i == text.size()) {
+            unit = "s"; // plain seconds
+        }
+        if (unit == "ms") {
+            total += n;
+        } else if (unit == "s") {
+            total += n * 1000;
+        } else if (unit == "m") {
+            total += n * 60000;
+        } else if (unit == "h") {
+            total += n * 3600000;
+        } else {
+            return bad();
+        }
+        any = true;
+    }
+    return std::chrono::milliseconds(total);
+}
+
+Result<std::map<std::string, std::string>> parse_pairs(const std::vector<std::string>& items, std::string_view flag) {
+    std::map<std::string, std::string> out;
+    for (const auto& item : items) {
+        auto eq = item.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            return fail(std::string(flag) + " '" + item + "': expected NAME=VALUE", ExitCode::usage);
+        }
+        out[item.substr(0, eq)] = item.substr(eq + 1);
+    }
+    return out;
+}
+
+Result<iothub::HubClient> open_hub(const HubFlags& flags, Context& ctx) {
+    EDGESHIP_TRY_ASSIGN(auto credentials, hub_credentials(flags, ctx));
+    iothub::HubOptions ho;
+    ho.credentials = std::move(credentials);
+    ho.endpoint = !flags.hub_url.empty() ? flags.hub_url : setting(ctx, "iothub_endpoint");
+    ho.api_version = !flags.api_version.empty() ? flags.api_version : setting(ctx, "iothub_api_version");
+    if (ho.api_version.empty()) {
+        ho.api_version = iothub::k_default_api_version;
+    }
+    EDGESHIP_TRY_ASSIGN(auto tier, parse_tier(setting(ctx, "iothub_tier")));
+    int units = 1;
+    if (auto u = setting(ctx, "iothub_units"); !u.empty()) {
+        if (u.find_first_not_of("0123456789") != std::string::npos || u.size() > 4 || std::stoi(u) < 1) {
+            return fail("EDGESHIP_IOTHUB_UNITS: '" + u + "' is not a positive unit count", ExitCode::usage);
+        }
+        units = std::stoi(u);
+    }
+    ho.budgets = iothub::budgets_for(tier, units);
+
+    http::ClientOptions co;
+    co.tls.ca_file = !flags.ca_file.empty() ? flags.ca_file : setting(ctx, "iothub_ca_file");
+    co.user_agent = http::default_user_agent(build_info::k_version);
+    co.logger = ctx.console.logger();
+    // reference §11.1: retry 429/503 and network errors with backoff from ~10 s; no Retry-After is sent.
+    std::string delay = setting(ctx, "iothub_retry_delay");
+    EDGESHIP_TRY_ASSIGN(co.retry.initial_delay, parse_duration(delay.empty() ? "10s" : delay, "EDGESHIP_IOTHUB_RETRY_DELAY"));
+    co.retry.max_attempts = 4;
+    co.retry.multiplier = 2.0;
+    co.retry.max_delay = std::chrono::seconds(60);
+    co.retry.max_total = std::chrono::seconds(150);
+    co.retry.retry_statuses = {429, 503};
+    return iothub::HubClient::create(std::move(ho), std::move(co));
+}
+
+Result<iothub::WaitResult> wait_with_progress(const std::function<Result<iothub::FleetSummary>()>& poll,
+                                              const WaitFlags& flags, bool json, const std::string& what,
+                                              Context& ctx) {
+    iothub::WaitOptions wo;
+    EDGESHIP_TRY_ASSIGN(wo.timeout, parse_duration(flags.timeout, "--timeout"));
+    EDGESHIP_TRY_ASSIGN(wo.interval, parse_duration(flags.interval, "--interval"));
+    if (wo.interval.count() <= 0) {
+        return fail("--interval must be positive", ExitCode::usage);
+    }
+    bool progress = progress_enabled(ctx.env, ctx.io.stderr_tty, ctx.console.verbosity(), json);
+    std::size_t drawn = 0;
+    if (!progress) {
+        ctx.console.info("waiting for " + what + " (timeout " + flags.timeout + ")");
+    }
+    wo.progress = [&](const iothub::FleetSummary& s, std::chrono::milliseconds elapsed) {
+        std::string line = what + ": " + iothub::summary_line(s) + " [" + duration_text(elapsed) + "]";
+        if (progress) {
+            line = fit(line);
+            std::string pad(drawn > line.size() ? drawn - line.size() : 0, ' ');
+            ctx.io.err << '\r' << line << pad << std::flush;
+            drawn = line.size();
+        } else {
+            ctx.console.debug(line);
+        }
+    };
+    auto result = iothub::wait_for_rollout(poll, wo);
+    if (progress && drawn > 0) {
+        ctx.io.err << '\r' << std::string(drawn, ' ') << '\r' << std::flush;
+    }
+    return result;
+}
+
+void print_summary(const iothub::FleetSummary& s, const std::string& what, Context& ctx) {
+    auto& out = ctx.io.out;
+    out << what << ": " << iothub::summary_line(s) << '\n';
+    print_device_lines(s.failures, "failed", out);
+    print_device_lines(s.pending_devices, "pending", out);
+}
+
+Result<void> validate_for_deploy(const nlohmann::json& manifest, const std::string& path, bool json, Context& ctx) {
+    auto report = manifest::validate_manifest(manifest);
+    std::size_t errors = 0;
+    for (const auto& f : report.findings) {
+        if (!f.error) {
+            ctx.console.warning(path + ": " + f.path + ": " + f.message);
+        } else {
+            ++errors;
+        }
+    }
+    if (report.ok()) {
+        return {};
+    }
+    if (json) {
+        nlohmann::ordered_json j;
+        j["manifest"] = path;
+        j["valid"] = false;
+        j["findings"] = nlohmann::ordered_json::array();
+        for (const auto& f : report.findings) {
+            nlohmann::ordered_json fj;
+            fj["path"] = f.path;
+            fj["message"] = f.message;
+            fj["severity"] = f.error ? "error" : "warning";
+            j["findings"].push_back(std::move(fj));
+        }
+        ctx.io.out << j.dump(2) << '\n';
+    } else {
+        for (const auto& f : report.findings) {
+            if (f.error) {
+                ctx.io.out << "error: " << f.path << ": " << f.message << '\n';
+            }
+        }
+    }
+    return unexpected(Error(path + ": manifest validation failed (" + std::to_string(errors) + " error" +
+                                (errors == 1 ? "" : "s") + ")",
+                            ExitCode::validation)
+                          .hint("fix the manifest, or skip the check with --no-validate"));
+}
+
+// deploy ------------------------------------------------------------------------------------------
+
+void register_deploy(CLI::App& parent, Context& ctx, Runner<DeployOptions> run) {
+    auto opts = std::make_shared<DeployOptions>();
+    auto* sub = parent.add_subcommand("deploy", "Apply a deployment manifest to one IoT Edge device and optionally "
+                                                "wait until its modules run");
+    sub->add_option("--device,-d", opts->device, "The edge device id")->required();
+    sub->add_option("--manifest,-m", opts->manifest, "Deployment manifest (default config/deployment.amd64.json)");
+    sub->add_flag("--no-validate", opts->no_validate, "Skip the offline manifest validation");
+    sub->add_flag("--dry-run", opts->dry_run,
+                  "Print the exact request (method, URL, headers, body) without sending it; the SAS signature "
+                  "is shown as <redacted>");
+    sub->add_flag("--json", opts->json, "Print the result (and the rollout summary with --wait) as JSON");
+    add_wait_flags(sub, opts->wait, true);
+    add_hub_flags(sub, opts->hub);
+    sub->footer(R"(Examples:
+  edgeship deploy --device dev1 --manifest config/deployment.amd64.json
+  edgeship deploy -d dev1 --wait --timeout 5m      wait until every module runs its desired image
+  edgeship deploy -d dev1 --dry-run                print the request that would be sent
+
+Credentials: IOTHUB_CONNECTION_STRING (environment or .env) or --connection-string-file.
+Exit codes: 1 deploy or rollout failed, 3 manifest invalid, 4 authentication failed.)");
+    bind_action(sub, ctx, opts, std::move(run));
+}
+
+Result<void> run_deploy(const DeployOptions& opts, Context& ctx) {
+    EDGESHIP_TRY_ASSIGN(std::string device, iothub::check_device_id(opts.device));
+    std::string path = opts.manifest;
+    if (path.empty()) {
+        std::string dir = setting(ctx, "config_output_dir");
+        std::string platform = setting(ctx, "default_platform");
+        path = (dir.empty() ? "config" : dir) + "/deployment." + (platform.empty() ? "amd64" : platform) + ".json";
+    }
+    EDGESHIP_TRY_ASSIGN(auto manifest, iothub::load_manifest(path));
+    if (iothub::is_layered(manifest)) {
+        return unexpected(Error(path + ": a layered manifest (properties.desired.* paths) cannot be applied to one "
+                                       "device",
+                                ExitCode::usage)
+                              .hint("use edgeship deployment create ID --layered for layered deployments"));
+    }
+    if (!opts.no_validate) {
+        EDGESHIP_TRY(validate_for_deploy(manifest, path, opts.json, ctx));
+    }
+    EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
+    auto request = hub.make_request("POST", {"devices", device, "applyConfigurationContent"}, manifest);
+
+    if (opts.dry_run) {
+        std::string ua = http::default_user_agent(build_info::k_version);
+        if (opts.json) {
+            nlohmann::ordered_json j;
+            j["method"] = request.method;
+            j["url"] = request.url;
+            nlohmann::ordered_json headers;
+            for (const auto& [k, v] : request.headers) {
+                headers[k] = v;
+            }
+            headers["Authorization"] = hub.authorization_placeholder();
+            headers["User-Agent"] = ua;
+            j["headers"] = std::move(headers);
+            j["body"] = manifest;
+            ctx.io.out << j.dump(2) << '\n';
+        } else {
+            ctx.io.out << request.method << ' ' << request.url << '\n';
+            for (const auto& [k, v] : request.headers) {
+                ctx.io.out << k << ": " << v << '\n';
+            }
+            ctx.io.out << "Authorization: " << hub.authorization_placeholder() << '\n';
+            ctx.io.out << "User-Agent: " << ua << "\n\n" << request.body << '\n';
+        }
+        return {};
+    }
+
+    if (auto r = hub.apply_configuration_content(device, manifest); !r) {
+        return unexpected(std::move(r).error().context("deploying " + path + " to " + device));
+    }
+    ctx.console.info("applied " + path + " to " + device);
+    nlohmann::ordered_json result;
+    result["device"] = device;
+    result["manifest"] = path;
+    result["applied"] = true;
+    if (!opts.wait.wait) {
+        if (opts.json) {
+            ctx.io.out << result.dump(2) << '\n';
+        } else {
+            ctx.io.out << device << ": manifest applied (edgeship status --device " << device << " --wait to follow)\n";
+        }
+        return {};
+    }
+    EDGESHIP_TRY_ASSIGN(auto waited, wait_with_progress([&] { return iothub::poll_device(hub, device); }, opts.wait,
+                                                        opts.json, "device " + device, ctx));
+    if (opts.json) {
+        result["rollout"] = iothub::summary_to_json(waited.summary);
+        result["outcome"] = waited.outcome == iothub::WaitOutcome::succeeded ? "succeeded"
+                            : waited.outcome == iothub::WaitOutcome::failed  ? "failed"
+                                                                             : "timed_out";
+        ctx.io.out << result.dump(2) << '\n';
+    } else {
+        print_summary(waited.summary, "device " + device, ctx);
+    }
+    if (waited.outcome != iothub::WaitOutcome::succeeded) {
+        return unexpected(iothub::rollout_error(waited, "deploying to " + device));
+    }
+    return {};
+}
+
+} // namespace edgeship::cli

@@ -1,0 +1,33 @@
+#pragma once
+
+// URL building: percent-encoding of path segments and query values (RFC 3986).
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace edgeship::http {
+
+enum class HexCase { upper, lower };
+
+/// Percent-encodes everything except RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~), so a
+/// path segment such as `$edgeAgent` becomes `%24edgeAgent` and `a/b` cannot escape its segment.
+std::string percent_encode(std::string_view text, HexCase hex = HexCase::upper);
+
+/// Decodes %XX escapes (either case); '+' is kept. Malformed escapes are kept verbatim.
+std::string percent_decode(std::string_view text);
+
+/// `base` + "/" + encoded segments + "?" + encoded query, e.g.
+/// build_url("https://h", {"twins", "d 1", "modules", "$edgeAgent"}, {{"api-version", "2021-04-12"}})
+/// = "https://h/twins/d%201/modules/%24edgeAgent?api-version=2021-04-12". `base` must not end in "/".
+std::string build_url(std::string_view base, const std::vector<std::string>& segments,
+                      const std::vector<std::pair<std::string, std::string>>& query = {});
+
+/// The URL without its query string and fragment, for short error messages.
+std::string strip_query(std::string_view url);
+
+/// Splits "https://host:port/path" into scheme ("https") and the rest; empty scheme when none.
+std::string url_scheme(std::string_view url);
+
+} // namespace edgeship::http

@@ -1,0 +1,257 @@
+#include "iothub/rollout.hpp"
+
+namespace edgeship::iothub {
+
+namespace {
+
+using nlohmann::json;
+
+const json* at(const json& j, std::initializer_list<std::string_view> path) {
+    const json* cur = &j;
+    for (auto key : path) {
+        if (!cur->is_object()) {
+            return nullptr;
+        }
+        auto it = cur->find(std::string(key));
+        if (it == cur->end()) {
+            return nullptr;
+        }
+        cur = &*it;
+    }
+    return cur;
+}
+
+std::string str(const json* j) { return (j != nullptr && j->is_string()) ? j->get<std::string>() : std::string(); }
+
+std::int64_t num(const json* j, std::int64_t fallback) {
+    if (j != nullptr && j->is_number_integer()) {
+        return j->get<std::int64_t>();
+    }
+    if (j != nullptr && j->is_number()) {
+        return static_cast<std::int64_t>(j->get<double>());
+    }
+    return fallback;
+}
+
+// Checks one desired module against its reported state (reference §9 completion predicate).
+void check_module(const std::string& name, const json& desired, const json* reported, std::vector<ModuleStatus>& out) {
+    std::string want_status = str(at(desired, {"status"}));
+    if (want_status.empty()) {
+        want_status = "running";
+    }
+    std::string want_image = str(at(desired, {"settings", "image"}));
+    if (reported == nullptr || !reported->is_object()) {
+        out.push_back({name, "not reported yet (wants " + want_image + ")", false});
+        return;
+    }
+    std::string status = str(at(*reported, {"runtimeStatus"}));
+    std::string image = str(at(*reported, {"settings", "image"}));
+    if ((status == "backoff" || status == "failed") && want_status == "running") {
+        std::string detail = status;
+        std::string extra;
+        if (const auto* ec = at(*reported, {"exitCode"}); ec != nullptr && ec->is_number()) {
+            extra += "exit code " + std::to_string(num(ec, 0));
+        }
+        if (const auto* rc = at(*reported, {"restartCount"}); rc != nullptr && rc->is_number()) {
+            extra += (extra.empty() ? "" : ", ") + std::to_string(num(rc, 0)) + " restarts";
+        }
+        if (!extra.empty()) {
+            detail += " (" + extra + ")";
+        }
+        if (auto sd = str(at(*reported, {"statusDescription"})); !sd.empty()) {
+            detail += ": " + sd;
+        }
+        out.push_back({name, detail, true});
+        return;
+    }
+    if (!want_image.empty() && image != want_image) {
+        out.push_back({name, "runs image " + (image.empty() ? "(none)" : image) + ", wants " + want_image, false});
+        return;
+    }
+    if (status != want_status) {
+        out.push_back({name, (status.empty() ? "unknown" : status) + ", wants " + want_status, false});
+    }
+}
+
+nlohmann::ordered_json device_json(const DeviceRollout& d) {
+    nlohmann::ordered_json j;
+    j["device_id"] = d.device_id;
+    j["reason"] = d.reason;
+    j["modules"] = nlohmann::ordered_json::array();
+    for (const auto& m : d.modules) {
+        nlohmann::ordered_json mj;
+        mj["name"] = m.name;
+        mj["problem"] = m.problem;
+        mj["failed"] = m.failed;
+        j["modules"].push_back(std::move(mj));
+    }
+    return j;
+}
+
+std::string module_names(const std::vector<ModuleStatus>& modules, bool failed_only) {
+    std::string s;
+    for (const auto& m : modules) {
+        if (failed_only && !m.failed) {
+            continue;
+        }
+        s += (s.empty() ? "" : ", ") + m.name + ": " + m.problem;
+    }
+    return s;
+}
+
+} // namespace
+
+std::string_view desired_status_name(long code) {
+    switch (code) {
+    case 200: return "OK";
+    case 400: return "ConfigFormatError";
+    case 406: return "Unknown (agent not connected)";
+    case 412: return "InvalidSchemaVersion";
+    case 417: return "ConfigEmptyError";
+    case 500: return "Failed";
+    default: return "unknown status";
+    }
+}
+
+DeviceRollout evaluate_twin(const json& twin, std::optional<std::string_view> deployment_id) {
+    DeviceRollout d;
+    d.device_id = str(at(twin, {"deviceId"}));
+    if (deployment_id) {
+        const json* cfg = at(twin, {"configurations", *deployment_id});
+        std::string status = cfg != nullptr ? str(at(*cfg, {"status"})) : "";
+        if (cfg == nullptr) {
+            d.targeted = false;
+            d.applied = false;
+            d.reason = "not targeted by deployment " + std::string(*deployment_id);
+            return d;
+        }
+        if (status != "Applied") {
+            d.applied = false;
+            std::string other;
+            if (const json* all = at(twin, {"configurations"}); all != nullptr && all->is_object()) {
+                for (auto it = all->begin(); it != all->end(); ++it) {
+                    if (it.key() != *deployment_id && str(at(it.value(), {"status"})) == "Applied") {
+                        other = it.key();
+                    }
+                }
+            }
+            d.reason = other.empty() ? "deployment targeted but not applied yet"
+                                     : "deployment targeted, but " + other + " is applied (higher priority)";
+            return d;
+        }
+    }
+    const json* desired = at(twin, {"properties", "desired"});
+    const json* reported = at(twin, {"properties", "reported"});
+    d.desired_version = num(desired != nullptr ? at(*desired, {"$version"}) : nullptr, -1);
+    d.reported_version = num(reported != nullptr ? at(*reported, {"lastDesiredVersion"}) : nullptr, -1);
+    d.last_desired_status = num(reported != nullptr ? at(*reported, {"lastDesiredStatus", "code"}) : nullptr, 0);
+    std::string description = reported != nullptr ? str(at(*reported, {"lastDesiredStatus", "description"})) : "";
+
+    // Module checks (used for failures and for naming what is still missing).
+    if (desired != nullptr) {
+        if (const json* mods = at(*desired, {"modules"}); mods != nullptr && mods->is_object()) {
+            for (auto it = mods->begin(); it != mods->end(); ++it) {
+                const json* rep = reported != nullptr ? at(*reported, {"modules", it.key()}) : nullptr;
+                check_module(it.key(), it.value(), rep, d.modules);
+            }
+        }
+        if (const json* hub = at(*desired, {"systemModules", "edgeHub"}); hub != nullptr && hub->is_object()) {
+            const json* rep = reported != nullptr ? at(*reported, {"systemModules", "edgeHub"}) : nullptr;
+            check_module("edgeHub", *hub, rep, d.modules);
+        }
+    }
+
+    if (d.reported_version < 0 || d.reported_version < d.desired_version) {
+        d.state = DeviceState::pending;
+        d.reason = d.reported_version < 0
+                       ? "the edge agent has not reported yet (device offline or runtime not started)"
+                       : "waiting for the edge agent to apply desired version " + std::to_string(d.desired_version) +
+                             " (last applied " + std::to_string(d.reported_version) + ")";
+        return d;
+    }
+    long code = d.last_desired_status;
+    if (code == 400 || code == 412 || code == 500) { // reference §9: failed
+        d.state = DeviceState::failed;
+        d.reason = "edge agent reports " + std::to_string(code) + " " + std::string(desired_status_name(code)) +
+                   (description.empty() ? "" : ": " + description);
+        return d;
+    }
+    if (code != 200) { // 406, 417 and anything unknown: not yet
+        d.state = DeviceState::pending;
+        d.reason = "edge agent reports " + std::to_string(code) + " " + std::string(desired_status_name(code));
+        return d;
+    }
+    bool any_failed = false;
+    for (const auto& m : d.modules) {
+        any_failed = any_failed || m.failed;
+    }
+    if (any_failed) {
+        d.state = DeviceState::failed;
+        d.reason = "module failing: " + module_names(d.modules, true);
+        return d;
+    }
+    if (!d.modules.empty()) {
+        d.state = DeviceState::pending;
+        d.reason = "modules not ready: " + module_names(d.modules, false);
+        return d;
+    }
+    d.state = DeviceState::succeeded;
+    d.reason.clear();
+    return d;
+}
+
+FleetSummary summarize(std::string deployment_id, const std::vector<DeviceRollout>& devices) {
+    FleetSummary s;
+    s.deployment_id = std::move(deployment_id);
+    for (const auto& d : devices) {
+        if (!d.targeted) {
+            continue;
+        }
+        ++s.targeted;
+        if (d.applied) {
+            ++s.applied;
+        }
+        switch (d.state) {
+        case DeviceState::succeeded: ++s.succeeded; break;
+        case DeviceState::failed:
+            ++s.failed;
+            s.failures.push_back(d);
+            break;
+        case DeviceState::pending:
+            ++s.pending;
+            s.pending_devices.push_back(d);
+            break;
+        }
+    }
+    return s;
+}
+
+nlohmann::ordered_json summary_to_json(const FleetSummary& s) {
+    nlohmann::ordered_json j;
+    if (!s.deployment_id.empty()) {
+        j["deployment"] = s.deployment_id;
+    }
+    j["targeted"] = s.targeted;
+    j["applied"] = s.applied;
+    j["succeeded"] = s.succeeded;
+    j["failed"] = s.failed;
+    j["pending"] = s.pending;
+    j["complete"] = s.all_succeeded();
+    j["failures"] = nlohmann::ordered_json::array();
+    for (const auto& d : s.failures) {
+        j["failures"].push_back(device_json(d));
+    }
+    j["pending_devices"] = nlohmann::ordered_json::array();
+    for (const auto& d : s.pending_devices) {
+        j["pending_devices"].push_back(device_json(d));
+    }
+    return j;
+}
+
+std::string summary_line(const FleetSummary& s) {
+    return std::to_string(s.succeeded) + "/" + std::to_string(s.targeted) + " succeeded, " +
+           std::to_string(s.failed) + " failed, " + std::to_string(s.pending) + " pending (targeted " +
+           std::to_string(s.targeted) + ", applied " + std::to_string(s.applied) + ")";
+}
+
+} // namespace edgeship::iothub

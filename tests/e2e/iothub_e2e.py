@@ -1,0 +1,894 @@
+#!/usr/bin/python3
+"""End-to-end tests of edgeship's IoT Hub commands against the strict HTTPS test double.
+
+Usage: iothub_e2e.py EDGESHIP_EXE CASE     (CASE "list" prints the case names)
+Each case starts its own double (fresh CA, free port on 127.0.0.1), runs the real binary, asserts on
+exit codes, exact stdout/stderr lines and the double's request log, and stops the double.
+"""
+
+import atexit
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+import tempfile
+
+SOURCE = os.environ.get("EDGESHIP_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(SOURCE, "tests", "iothub_double"))
+from harness import Double, OWNER_KEY  # noqa: E402
+
+EXE = None
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+class Failed(Exception):
+    pass
+
+
+def expect(cond, msg, *context):
+    if not cond:
+        raise Failed(msg + "".join("\n--- context ---\n" + str(c) for c in context))
+
+
+def manifest(image="localhost:5000/score:0.0.2-amd64", extra_env=None, big=None):
+    score = {"version": "1.0", "type": "docker", "status": "running", "restartPolicy": "always",
+             "settings": {"image": image, "createOptions": "{\"HostConfig\":{\"PortBindings\":{\"8080/tcp\":[{\"HostPort\":\"8080\"}]}}}"}}
+    if extra_env:
+        score["env"] = extra_env
+    m = {"modulesContent": {
+        "$edgeAgent": {"properties.desired": {
+            "schemaVersion": "1.1",
+            "runtime": {"type": "docker", "settings": {"minDockerVersion": "v1.25", "loggingOptions": "",
+                                                       "registryCredentials": {}}},
+            "systemModules": {
+                "edgeAgent": {"type": "docker", "settings": {"image": "mcr.microsoft.com/azureiotedge-agent:1.4",
+                                                             "createOptions": "{}"}},
+                "edgeHub": {"type": "docker", "status": "running", "restartPolicy": "always",
+                            "settings": {"image": "mcr.microsoft.com/azureiotedge-hub:1.4",
+                                         "createOptions": "{\"HostConfig\":{\"PortBindings\":{\"443/tcp\":[{\"HostPort\":\"443\"}]}}}"}}},
+            "modules": {"score": score}}},
+        "$edgeHub": {"properties.desired": {
+            "schemaVersion": "1.2",
+            "routes": {"scoreToIoTHub": "FROM /messages/modules/score/outputs/* INTO $upstream"},
+            "storeAndForwardConfiguration": {"timeToLiveSecs": 7200}}}}}
+    if big:
+        m["modulesContent"]["score"] = {"properties.desired": big}
+    return m
+
+
+class Work:
+    """A temporary working directory with manifests, and a way to run edgeship in it."""
+
+    def __init__(self, hub=None):
+        self.dir = tempfile.mkdtemp(prefix="iothub-e2e-")
+        self.hub = hub
+        atexit.register(shutil.rmtree, self.dir, True)
+
+    def write(self, name, content):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(content if isinstance(content, str) else json.dumps(content, indent=2))
+        return path
+
+    def run(self, args, env=None, hub_env=True, timeout=120):
+        e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_COLOR": "1", "HOME": self.dir,
+             "EDGESHIP_IOTHUB_RETRY_DELAY": "50ms"}
+        if hub_env and self.hub is not None:
+            e.update(self.hub.env())
+        if env:
+            e.update(env)
+        e = {k: v for k, v in e.items() if v is not None}
+        p = subprocess.run([EXE] + args, cwd=self.dir, env=e, capture_output=True, text=True, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+
+
+def hub_log(hub, exclude_control=True):
+    return hub.log()
+
+
+def paths(log):
+    return ["%s %s %s" % (e["method"], e["path"], e["status"]) for e in log]
+
+
+def error_lines(err):
+    return [l for l in err.splitlines() if l.startswith("edgeship: error:")]
+
+
+FAST = ["--interval", "100ms"]
+
+
+# ---------------------------------------------------------------------------------------------
+# deploy: the four agent outcomes, plus config errors
+# ---------------------------------------------------------------------------------------------
+
+@case
+def deploy_success_wait():
+    with Double({"devices": [{"id": "dev1", "delay": 0.4}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deploy", "--device", "dev1", "--manifest", m, "--wait", "--timeout", "20s", "--json"] + FAST)
+        expect(rc == 0, "exit %d" % rc, out, err)
+        j = json.loads(out)
+        expect(j["outcome"] == "succeeded" and j["rollout"]["succeeded"] == 1 and j["rollout"]["targeted"] == 1, "summary", out)
+        log = hub.log()
+        post = [e for e in log if e["method"] == "POST"]
+        expect(len(post) == 1 and post[0]["path"] == "/devices/dev1/applyConfigurationContent" and post[0]["status"] == 204,
+               "one apply", paths(log))
+        expect(post[0]["api_version"] == "2021-04-12", "api-version pinned", post[0])
+        expect(post[0]["content_type"] == "application/json; charset=utf-8", "content type", post[0])
+        expect(re.match(r"^edgeship/\S+ \(linux/\S+\)$", post[0]["user_agent"] or ""), "user agent", post[0])
+        twin_reads = [e for e in log if e["method"] == "GET"]
+        expect(twin_reads and all(e["path"] == "/twins/dev1/modules/%24edgeAgent" for e in twin_reads),
+               "$edgeAgent percent-encoded in the path", paths(log))
+        expect(len(twin_reads) >= 2, "polled until the agent reported", paths(log))
+        state = hub.control("device", {"device": "dev1"})
+        expect(state["twins"]["$edgeAgent"]["version"] == 2 and state["twins"]["$edgeHub"]["version"] == 2,
+               "apply bumped $edgeAgent and $edgeHub desired versions", state)
+
+
+@case
+def deploy_success_text():
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "20s"] + FAST)
+        expect(rc == 0, "exit %d" % rc, out, err)
+        expect(out == "device dev1: 1/1 succeeded, 0 failed, 0 pending (targeted 1, applied 1)\n", "stdout", out)
+        expect(err.splitlines()[0] == "applied %s to dev1" % m, "info line", err)
+
+
+@case
+def deploy_image_pull_failure():
+    with Double({"devices": [{"id": "dev1", "behavior": "image_pull_failure", "delay": 0.2}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "20s", "--json"] + FAST)
+        expect(rc == 1, "exit %d" % rc, out, err)
+        j = json.loads(out)
+        expect(j["outcome"] == "failed" and j["rollout"]["failed"] == 1, "failed summary", out)
+        f = j["rollout"]["failures"][0]
+        expect(f["device_id"] == "dev1" and "500" in f["reason"], "agent status 500", f)
+        expect([mm["name"] for mm in f["modules"]] == ["score"], "module named", f)
+        lines = error_lines(err)
+        expect(len(lines) == 1 and lines[0].startswith("edgeship: error: deploying to dev1 failed on 1 of 1 device: dev1: "
+                                                       "edge agent reports 500 Failed: "), "one error line", err)
+
+
+@case
+def deploy_crash_loop():
+    with Double({"devices": [{"id": "dev1", "behavior": "crash_loop"}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "20s"] + FAST)
+        expect(rc == 1, "exit %d" % rc, out, err)
+        expect(out.startswith("device dev1: 0/1 succeeded, 1 failed, 0 pending (targeted 1, applied 1)\n"
+                              "  dev1: failed: module failing: score: backoff (exit code 139, "), "stdout", out)
+        lines = error_lines(err)
+        expect(len(lines) == 1 and "dev1: module failing: score: backoff" in lines[0], "error names device and module", err)
+
+
+@case
+def deploy_never_connects():
+    with Double({"devices": [{"id": "dev1", "behavior": "never_connects"}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "1s", "--interval", "300ms"])
+        expect(rc == 1, "exit %d" % rc, out, err)
+        lines = error_lines(err)
+        expect(lines == ["edgeship: error: deploying to dev1: timed out after 1s: 0/1 succeeded, 0 failed, 1 pending "
+                         "(targeted 1, applied 1); pending: dev1: the edge agent has not reported yet (device offline "
+                         "or runtime not started)"], "timeout line", err)
+        gets = [e for e in hub.log() if e["method"] == "GET"]
+        expect(2 <= len(gets) <= 6, "bounded polling", paths(hub.log()))
+
+
+@case
+def deploy_config_error():
+    with Double({"devices": [{"id": "dev1", "behavior": "config_error"}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "20s"] + FAST)
+        expect(rc == 1, "exit %d" % rc, out, err)
+        expect("edge agent reports 400 ConfigFormatError" in err, "400 named", err)
+
+
+@case
+def deploy_report_hook_recovers():
+    # The reported-state hook: the agent first reports the old version, then (after a delay) the new one.
+    with Double({"devices": [{"id": "dev1", "behavior": "never_connects"}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        hub.control("report", {"device": "dev1", "delay": 0.6, "reported": {
+            "lastDesiredVersion": 2, "lastDesiredStatus": {"code": 200},
+            "modules": {"score": {"runtimeStatus": "running", "settings": {"image": "localhost:5000/score:0.0.2-amd64"}}},
+            "systemModules": {"edgeHub": {"runtimeStatus": "running",
+                                          "settings": {"image": "mcr.microsoft.com/azureiotedge-hub:1.4"}}}}})
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "20s", "--json"] + FAST)
+        expect(rc == 0, "exit %d" % rc, out, err)
+        expect(json.loads(out)["outcome"] == "succeeded", "succeeded", out)
+
+
+@case
+def deploy_dry_run():
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--dry-run"])
+        expect(rc == 0, "exit %d" % rc, out, err)
+        head = out.split("\n\n", 1)[0].splitlines()
+        expect(head[0] == "POST %s/devices/dev1/applyConfigurationContent?api-version=2021-04-12" % hub.url, "request line", out)
+        expect(head[1:4] == ["Content-Type: application/json; charset=utf-8", "Accept: application/json",
+                             "Authorization: SharedAccessSignature sr=testhub.azure-devices.net&sig=<redacted>&se=<expiry>&skn=iothubowner"],
+               "headers", out)
+        expect(json.loads(out.split("\n\n", 1)[1]) == manifest(), "body is the manifest", out)
+        expect(hub.log() == [], "no request sent", paths(hub.log()))
+
+
+# ---------------------------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------------------------
+
+@case
+def unknown_device():
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deploy", "-d", "nosuch", "-m", m])
+        expect(rc == 1, "exit %d" % rc, out, err)
+        expect(error_lines(err) == ["edgeship: error: deploying %s to nosuch: POST %s/devices/nosuch/applyConfigurationContent: "
+                                    "404 Not Found: DeviceNotFound: Device nosuch not found" % (m, hub.url)], "line", err)
+        expect(len(hub.log()) == 1, "no retry on 404", paths(hub.log()))
+
+
+@case
+def unknown_device_json_error_form():
+    with Double({"devices": [{"id": "dev1"}], "error_form": "json"}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["status", "--device", "nosuch"])
+        expect(rc == 1, "exit %d" % rc, out, err)
+        expect(error_lines(err) == ["edgeship: error: reading the status of device nosuch: GET %s/twins/nosuch/modules/%%24edgeAgent: "
+                                    "404 Not Found: DeviceNotFound (404001): Device nosuch not found" % hub.url], "line", err)
+
+
+@case
+def not_an_edge_device():
+    with Double({"devices": [{"id": "leaf", "edge": False}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deploy", "-d", "leaf", "-m", m])
+        expect(rc == 1, "exit %d" % rc, out, err)
+        lines = error_lines(err)
+        expect(len(lines) == 1 and lines[0].endswith("400 Bad Request: ArgumentInvalid: Not an Azure IoT Edge device: leaf"),
+               "line", err)
+
+
+@case
+def wrong_key():
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        bad = hub.connection_string(key="AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh4=")
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m], env={"IOTHUB_CONNECTION_STRING": bad})
+        expect(rc == 4, "exit %d" % rc, out, err)
+        expect(error_lines(err) == ["edgeship: error: deploying %s to dev1: POST %s/devices/dev1/applyConfigurationContent: "
+                                    "401 Unauthorized: IotHubUnauthorizedAccess: Unauthorized" % (m, hub.url)], "line", err)
+        expect("hint: check the connection string's SharedAccessKey" in err, "hint", err)
+        log = hub.log()
+        expect(len(log) == 1 and log[0]["auth_error"] == "bad signature", "no retry on 401", log)
+        expect("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh4=" not in err + out, "key not printed", err)
+
+
+@case
+def unknown_policy():
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        cs = "HostName=testhub.azure-devices.net;SharedAccessKeyName=nosuchpolicy;SharedAccessKey=" + OWNER_KEY
+        rc, out, err = w.run(["status", "--device", "dev1"], env={"IOTHUB_CONNECTION_STRING": cs})
+        expect(rc == 4, "exit %d" % rc, out, err)
+        expect(hub.log()[0]["auth_error"] == "unknown policy", "double saw the unknown policy", hub.log())
+
+
+@case
+def clock_skew():
+    with Double({"devices": [{"id": "dev1"}], "clock_offset": 7200}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["status", "--device", "dev1"])
+        expect(rc == 4, "exit %d" % rc, out, err)
+        expect(len(error_lines(err)) == 1 and "401 Unauthorized" in err, "one 401 line", err)
+        expect(re.search(r"hint: the hub's clock is 7\d{3} s ahead of this machine's", err), "skew hint", err)
+        expect(hub.log()[0]["auth_error"] == "expired", "token expired at the double", hub.log())
+
+
+@case
+def malformed_connection_string():
+    w = Work()
+    rc, out, err = w.run(["status", "--device", "dev1"], env={"IOTHUB_CONNECTION_STRING": "HostName=h.azure-devices.net;SharedAccessKeyName=p"})
+    expect(rc == 4, "exit %d" % rc, out, err)
+    expect(error_lines(err) == ["edgeship: error: env IOTHUB_CONNECTION_STRING: connection string: missing SharedAccessKey"], "line", err)
+
+
+@case
+def missing_connection_string():
+    w = Work()
+    rc, out, err = w.run(["device", "list"], env={"IOTHUB_CONNECTION_STRING": ""})
+    expect(rc == 4, "exit %d" % rc, out, err)
+    expect(error_lines(err) == ["edgeship: error: no IoT Hub connection string"], "line", err)
+    expect("hint: set IOTHUB_CONNECTION_STRING" in err, "hint", err)
+
+
+@case
+def connection_string_from_file_and_dotenv():
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        cs_file = w.write("cs.txt", hub.connection_string() + "\n")
+        env = {"IOTHUB_CONNECTION_STRING": None}
+        base = ["--hub-url", hub.url, "--ca-file", hub.ca]
+        rc, out, err = w.run(["device", "show", "dev1", "--connection-string-file", cs_file] + base,
+                             env=dict(env, EDGESHIP_IOTHUB_ENDPOINT=None, EDGESHIP_IOTHUB_CA_FILE=None), hub_env=False)
+        expect(rc == 0 and "device id:   dev1" in out, "from file", out, err)
+        w.write(".env", 'IOTHUB_CONNECTION_STRING="%s"\n' % hub.connection_string())
+        rc, out, err = w.run(["device", "show", "dev1"] + base, env=env, hub_env=False)
+        expect(rc == 0 and "device id:   dev1" in out, "from ./.env", out, err)
+        w.write("other.env", 'IOTHUB_CONNECTION_STRING="%s"\n' % hub.connection_string())
+        os.remove(os.path.join(w.dir, ".env"))
+        rc, out, err = w.run(["--env-file", os.path.join(w.dir, "other.env"), "device", "show", "dev1"] + base, env=env, hub_env=False)
+        expect(rc == 0 and "device id:   dev1" in out, "from --env-file", out, err)
+
+
+@case
+def forbidden_ids():
+    w = Work()
+    env = {"IOTHUB_CONNECTION_STRING": "HostName=h.azure-devices.net;SharedAccessKeyName=p;SharedAccessKey=" + OWNER_KEY}
+    rc, out, err = w.run(["status", "--device", "dev/1"], env=env)
+    expect(rc == 2 and error_lines(err) == ["edgeship: error: device id 'dev/1': character '/' is not allowed"], "device id", err)
+    rc, out, err = w.run(["deployment", "show", "score v2"], env=env)
+    expect(rc == 2 and error_lines(err) == ["edgeship: error: deployment id 'score v2': character ' ' (space) is not allowed"],
+           "deployment id", err)
+
+
+@case
+def over_twin_limits():
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        long_value = w.write("long.json", manifest(extra_env={"BIG": {"value": "x" * 5000}}))
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", long_value, "--no-validate"])
+        expect(rc == 1, "exit %d" % rc, out, err)
+        expect(error_lines(err)[0].endswith("400 Bad Request: ArgumentInvalid: Property or Tag value should be maximum 4096 bytes"),
+               "4 KB rule", err)
+        big = w.write("big.json", manifest(big={"k%03d" % i: "v" * 400 for i in range(100)}))
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", big, "--no-validate"])
+        expect(rc == 1, "exit %d" % rc, out, err)
+        expect("403 Forbidden: DeviceModelMaxPropertiesExceeded: 'Properties.Desired' size should be less than 32768 bytes"
+               in err, "32 KB rule", err)
+        dotted = w.write("dotted.json", manifest(extra_env={"A.B": {"value": "1"}}))
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", dotted, "--no-validate"])
+        expect(rc == 1 and "contains an invalid character" in err, "key rule", err)
+        expect(len(hub.log()) == 3, "no retries on 4xx", paths(hub.log()))
+
+
+@case
+def manifest_validation_blocks_deploy():
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        bad = manifest()
+        del bad["modulesContent"]["$edgeHub"]
+        m = w.write("bad.json", bad)
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m])
+        expect(rc == 3, "exit %d" % rc, out, err)
+        expect(out.startswith("error: "), "findings on stdout", out)
+        expect(error_lines(err) == ["edgeship: error: %s: manifest validation failed (%d error%s)" %
+                                    (m, len(out.splitlines()), "" if len(out.splitlines()) == 1 else "s")], "line", err)
+        expect(hub.log() == [], "nothing sent", paths(hub.log()))
+
+
+@case
+def not_a_manifest():
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        m = w.write("x.json", "{ not json")
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m])
+        expect(rc == 1 and error_lines(err)[0].startswith("edgeship: error: %s: not valid JSON: " % m), "json error", err)
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", os.path.join(w.dir, "missing.json")])
+        expect(rc == 1 and len(error_lines(err)) == 1 and "missing.json" in err, "missing file", err)
+
+
+# ---------------------------------------------------------------------------------------------
+# transport: TLS, retries, throttling, storms
+# ---------------------------------------------------------------------------------------------
+
+@case
+def tls_untrusted_without_ca():
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["status", "--device", "dev1"], env={"EDGESHIP_IOTHUB_CA_FILE": None})
+        expect(rc == 1, "exit %d" % rc, out, err)
+        lines = error_lines(err)
+        expect(len(lines) == 1 and lines[0].startswith("edgeship: error: reading the status of device dev1: GET %s/twins/dev1/modules/%%24edgeAgent: " % hub.url),
+               "line", err)
+        expect("hint: the server's TLS certificate is not trusted" in err, "tls hint", err)
+        expect(hub.log() == [], "no request reached the double", paths(hub.log()))
+
+
+@case
+def https_only():
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["status", "--device", "dev1", "--hub-url", "http://127.0.0.1:%d" % hub.port])
+        expect(rc == 2, "exit %d" % rc, out, err)
+        expect(error_lines(err) == ["edgeship: error: hub endpoint 'http://127.0.0.1:%d' is not an https:// URL" % hub.port], "line", err)
+
+
+@case
+def api_version_pinned_and_overridable():
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["device", "show", "dev1", "--api-version", "2024-03-31"])
+        expect(rc == 0 and hub.log()[-1]["api_version"] == "2024-03-31", "override accepted", out, err)
+        rc, out, err = w.run(["device", "show", "dev1", "--api-version", "1999-01-01"])
+        expect(rc == 1, "exit %d" % rc, out, err)
+        expect(error_lines(err)[0].endswith("400 Bad Request: ArgumentInvalid: api-version '1999-01-01' is not supported"), "400", err)
+
+
+@case
+def throttled_then_ok():
+    with Double({"devices": [{"id": "dev1"}], "throttle": 2}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["-v", "deploy", "-d", "dev1", "-m", m])
+        expect(rc == 0, "exit %d" % rc, out, err)
+        log = hub.log()
+        expect([e["status"] for e in log] == [429, 429, 204], "two 429s then success", paths(log))
+        expect(err.count("debug: retrying POST %s/devices/dev1/applyConfigurationContent in " % hub.url) == 2, "retry lines", err)
+
+
+@case
+def throttled_forever_gives_up():
+    with Double({"devices": [{"id": "dev1"}], "throttle": -1}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["deployment", "list"])
+        expect(rc == 1, "exit %d" % rc, out, err)
+        expect(error_lines(err) == ["edgeship: error: GET %s/configurations: 429 Too Many Requests: ThrottlingException: The "
+                                    "request has been throttled. Wait 10 seconds and try again. Operation type: "
+                                    "ConfigurationWrite (gave up after 4 attempts)" % hub.url], "line", err)
+        expect("hint: the hub is throttling requests" in err, "hint", err)
+        expect(len(hub.log()) == 4, "bounded retries", paths(hub.log()))
+
+
+@case
+def storm_503():
+    with Double({"devices": [{"id": "dev1"}], "storm": {"status": 503, "count": -1}}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["device", "show", "dev1"])
+        expect(rc == 1, "exit %d" % rc, out, err)
+        expect(error_lines(err) == ["edgeship: error: GET %s/devices/dev1: 503 Service Unavailable: ServiceUnavailable: The "
+                                    "service is temporarily unavailable (gave up after 4 attempts)" % hub.url], "line", err)
+        expect(len(hub.log()) == 4, "4 attempts", paths(hub.log()))
+
+
+@case
+def server_error_not_retried():
+    with Double({"devices": [{"id": "dev1"}], "storm": {"status": 500, "count": -1}}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["device", "show", "dev1"])
+        expect(rc == 1 and len(hub.log()) == 1, "500 is final", paths(hub.log()), err)
+
+
+@case
+def connection_refused_retried():
+    w = Work()
+    with Double({}) as hub:
+        env = hub.env(EDGESHIP_IOTHUB_CA_FILE=w.write("ca.pem", open(hub.ca).read()))
+        port = hub.port
+    # The double is gone: nothing listens on the port any more.
+    rc, out, err = w.run(["device", "show", "dev1"], env=env)
+    expect(rc == 1, "exit %d" % rc, out, err)
+    lines = error_lines(err)
+    expect(len(lines) == 1 and lines[0].startswith("edgeship: error: GET https://127.0.0.1:%d/devices/dev1: " % port) and
+           lines[0].endswith("(gave up after 4 attempts)"), "line", err)
+
+
+@case
+def trace_redacts_secrets():
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["-vv", "device", "show", "dev1", "--show-keys"])
+        expect(rc == 0, "exit %d" % rc, out, err)
+        auth = [l for l in err.splitlines() if l.startswith("trace: > Authorization:")]
+        expect(len(auth) == 1 and re.fullmatch(r"trace: > Authorization: SharedAccessSignature sr=testhub\.azure-devices\.net"
+                                               r"&sig=<redacted>&se=\d+&skn=iothubowner", auth[0]), "redacted auth", err)
+        expect(OWNER_KEY not in err and "SharedAccessKey=" not in err, "no key in the trace", err)
+        expect("(env IOTHUB_CONNECTION_STRING) iothub_connection_string = <redacted>" in err, "settings redacted", err)
+        expect("trace: < 200 OK" in err, "response traced", err)
+
+
+@case
+def ctrl_c_stops_a_wait():
+    import signal
+    import time
+    with Double({"devices": [{"id": "dev1", "behavior": "never_connects"}]}) as hub:
+        w = Work(hub)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_COLOR": "1", "HOME": w.dir}
+        env.update(hub.env())
+        p = subprocess.Popen([EXE, "status", "--device", "dev1", "--wait", "--timeout", "60s", "--interval", "200ms"],
+                             cwd=w.dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while not [e for e in hub.log() if e["method"] == "GET"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        try:
+            out, err = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            raise Failed("edgeship did not stop within 10 s of Ctrl-C")
+        expect(p.returncode == 130, "exit %d" % p.returncode, out, err)
+        expect(time.monotonic() - started < 5, "stopped promptly")
+        expect(error_lines(err) == ["edgeship: error: interrupted"], "line", err)
+
+
+# ---------------------------------------------------------------------------------------------
+# deployments
+# ---------------------------------------------------------------------------------------------
+
+def fleet(n, behavior="success", prefix="dev", **kw):
+    d = {"count": n, "prefix": prefix, "tags": {"env": "prod"}, "behavior": behavior}
+    d.update(kw)
+    return d
+
+
+@case
+def deployment_lifecycle():
+    with Double({"fleet": fleet(3)}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deployment", "create", "Score-V1", "-m", m, "-t", "tags.env='prod'", "-p", "10",
+                              "--label", "app=score", "--metric", "ok=SELECT deviceId FROM devices WHERE tags.env='prod'",
+                              "--wait", "--timeout", "20s"] + FAST)
+        expect(rc == 0, "create exit %d" % rc, out, err)
+        expect(out.startswith("created deployment score-v1 (priority 10, target condition tags.env='prod')\n"
+                              "deployment score-v1: 3/3 succeeded"), "create output", out)
+        put = [e for e in hub.log() if e["method"] == "PUT"]
+        expect(len(put) == 1 and put[0]["path"] == "/configurations/score-v1" and put[0]["if_match"] is None and
+               put[0]["status"] == 201, "create without If-Match, lower-cased id", put)
+        rc, out, err = w.run(["deployment", "list"])
+        expect(rc == 0 and out.splitlines()[0] == "ID\tPRIORITY\tTARGET CONDITION\tCREATED\tLABELS" and
+               out.splitlines()[1].startswith("score-v1\t10\ttags.env='prod'\t"), "list", out, err)
+        rc, out, err = w.run(["deployment", "show", "score-v1", "--json"])
+        cfg = json.loads(out)
+        expect(rc == 0 and cfg["etag"] == "MQ==" and "systemMetrics" in cfg, "show", out)
+        rc, out, err = w.run(["deployment", "update", "score-v1", "--priority", "20"])
+        expect(rc == 0 and out == "updated deployment score-v1 (etag Mg==)\n", "update", out, err)
+        upd = [e for e in hub.log() if e["method"] == "PUT"][-1]
+        expect(upd["if_match"] == '"MQ=="', "quoted If-Match", upd)
+        rc, out, err = w.run(["deployment", "status", "score-v1", "--json"])
+        j = json.loads(out)
+        expect(rc == 0 and j["targeted"] == 3 and j["succeeded"] == 3 and j["metrics"] == {"ok": 3}, "status", out, err)
+        rc, out, err = w.run(["deployment", "delete", "score-v1"])
+        expect(rc == 0 and out == "deleted deployment score-v1\n", "delete", out, err)
+        dele = [e for e in hub.log() if e["method"] == "DELETE"]
+        expect(dele[0]["if_match"] == '"Mg=="' and dele[0]["status"] == 204, "delete with the current quoted etag", dele)
+        expect(hub.control("configs") == [], "gone", hub.control("configs"))
+
+
+@case
+def deployment_update_stale_etag_and_force():
+    with Double({"fleet": fleet(1), "configurations": [
+            {"id": "v1", "schemaVersion": "2.0", "content": {"modulesContent": manifest()["modulesContent"]},
+             "targetCondition": "tags.env='prod'", "priority": 1}]}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["deployment", "update", "v1", "-p", "5", "--etag", "Nzc="])
+        expect(rc == 1, "exit %d" % rc, out, err)
+        expect(error_lines(err)[0].endswith("412 Precondition Failed: PreconditionFailed: etag mismatch for configuration v1"), "412", err)
+        expect("hint: deployment v1 changed since it was read" in err, "hint", err)
+        rc, out, err = w.run(["deployment", "delete", "v1", "--force"])
+        expect(rc == 0 and [e for e in hub.log() if e["method"] == "DELETE"][0]["if_match"] == "*", "force uses *", err)
+
+
+@case
+def deployment_create_conflict():
+    with Double({"fleet": fleet(1)}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        args = ["deployment", "create", "v1", "-m", m, "-t", "tags.env='prod'", "-p", "1"]
+        expect(w.run(args)[0] == 0, "first create")
+        rc, out, err = w.run(args)
+        expect(rc == 1, "exit %d" % rc, out, err)
+        expect(error_lines(err) == ["edgeship: error: creating deployment v1: deployment v1 already exists: PUT %s/configurations/v1: "
+                                    "409 Conflict: ConfigurationAlreadyExists: Configuration with id 'v1' already exists." % hub.url],
+               "line", err)
+        expect("--replace v1" in err, "replace hint", err)
+
+
+@case
+def deployment_create_retry_meets_own_409():
+    with Double({"fleet": fleet(1), "drop": {"method": "PUT", "prefix": "/configurations/", "count": 1}}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deployment", "create", "v1", "-m", m, "-t", "tags.env='prod'", "-p", "1"])
+        expect(rc == 0, "exit %d" % rc, out, err)
+        expect("the deployment on the hub is the one this run created" in err, "confirmed", err)
+        expect(paths(hub.log()) == ["PUT /configurations/v1 0", "PUT /configurations/v1 409", "GET /configurations/v1 200"],
+               "dropped answer, 409 on retry, GET to compare", paths(hub.log()))
+
+
+@case
+def deployment_create_retry_meets_foreign_409():
+    with Double({"fleet": fleet(1), "storm": {"status": 503, "count": 1}, "configurations": [
+            {"id": "v1", "schemaVersion": "2.0", "content": {"modulesContent": manifest(image="other:1")["modulesContent"]},
+             "targetCondition": "tags.env='prod'", "priority": 1}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deployment", "create", "v1", "-m", m, "-t", "tags.env='prod'", "-p", "1"])
+        expect(rc == 1, "exit %d" % rc, out, err)
+        expect(error_lines(err) == ["edgeship: error: creating deployment v1: deployment v1 already exists with different "
+                                    "content (it was not created by this run)"], "line", err)
+
+
+@case
+def deployment_replace_safely():
+    with Double({"fleet": fleet(3, delay=0.3), "configurations": [
+            {"id": "v1", "schemaVersion": "2.0", "content": {"modulesContent": manifest(image="score:1")["modulesContent"]},
+             "targetCondition": "tags.env='prod'", "priority": 10}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest(image="score:2"))
+        rc, out, err = w.run(["deployment", "create", "v2", "-m", m, "-t", "tags.env='prod'", "--replace", "v1",
+                              "--timeout", "30s", "--json"] + FAST)
+        expect(rc == 0, "exit %d" % rc, out, err)
+        j = json.loads(out)
+        expect(j["deployment"]["priority"] == 11 and j["old_deleted"] is True and j["outcome"] == "succeeded", "result", out)
+        log = hub.log()
+        order = [(e["method"], e["path"]) for e in log if e["method"] != "POST"]
+        expect(order[0] == ("GET", "/configurations/v1") and order[1] == ("PUT", "/configurations/v2") and
+               order[-1] == ("DELETE", "/configurations/v1"), "read old, create new, delete old last", paths(log))
+        expect([e for e in log if e["method"] == "DELETE"][0]["if_match"] == '"MQ=="', "old etag quoted", paths(log))
+        # Every poll before the delete: the last query page before the DELETE saw all succeeded (the CLI only deletes then).
+        expect(hub.control("configs") == ["v2"], "only v2 left", hub.control("configs"))
+        for i in range(3):
+            state = hub.control("device", {"device": "dev%05d" % i})
+            img = state["twins"]["$edgeAgent"]["desired"]["modules"]["score"]["settings"]["image"]
+            expect(img == "score:2" and state["configurations"] == {"v2": "Applied"}, "device runs v2", state)
+
+
+@case
+def deployment_replace_keeps_old_on_failure():
+    with Double({"fleet": fleet(2), "configurations": [
+            {"id": "v1", "schemaVersion": "2.0", "content": {"modulesContent": manifest(image="score:1")["modulesContent"]},
+             "targetCondition": "tags.env='prod'", "priority": 10}]}) as hub:
+        w = Work(hub)
+        hub.control("set", {"devices": [{"id": "dev00001", "behavior": "crash_loop"}]})
+        m = w.write("m.json", manifest(image="score:2"))
+        rc, out, err = w.run(["deployment", "create", "v2", "-m", m, "-t", "tags.env='prod'", "--replace", "v1",
+                              "--timeout", "20s"] + FAST)
+        expect(rc == 1, "exit %d" % rc, out, err)
+        lines = error_lines(err)
+        expect(len(lines) == 1 and lines[0].startswith("edgeship: error: deployment v2 failed on 1 of 2 devices: dev00001: "
+                                                       "module failing: score: backoff"), "line", err)
+        expect("hint: v1 was kept; to roll back, delete the new one: edgeship deployment delete v2" in err, "hint", err)
+        expect(sorted(hub.control("configs")) == ["v1", "v2"], "old kept", hub.control("configs"))
+        expect(not [e for e in hub.log() if e["method"] == "DELETE"], "nothing deleted", paths(hub.log()))
+
+
+@case
+def deployment_replace_priority_must_be_higher():
+    with Double({"fleet": fleet(1), "configurations": [
+            {"id": "v1", "schemaVersion": "2.0", "content": {"modulesContent": manifest()["modulesContent"]},
+             "targetCondition": "tags.env='prod'", "priority": 10}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deployment", "create", "v2", "-m", m, "-t", "tags.env='prod'", "--replace", "v1", "-p", "5"])
+        expect(rc == 2, "exit %d" % rc, out, err)
+        expect(error_lines(err) == ["edgeship: error: --priority 5 must be higher than v1's priority 10"], "line", err)
+
+
+@case
+def deployment_status_pages():
+    with Double({"fleet": fleet(25), "configurations": [
+            {"id": "v1", "schemaVersion": "2.0", "content": {"modulesContent": manifest()["modulesContent"]},
+             "targetCondition": "tags.env='prod'", "priority": 10}]}) as hub:
+        w = Work(hub)
+        hub.control("set", {"devices": [{"id": "dev00007", "behavior": "image_pull_failure"}]})
+        # Let the simulated agents report (delay 0).
+        rc, out, err = w.run(["deployment", "status", "v1", "--page-size", "10", "--json"])
+        expect(rc == 1, "exit %d (one device failed)" % rc, out, err)
+        j = json.loads(out)
+        expect(j["targeted"] == 25 and j["succeeded"] == 24 and j["failed"] == 1 and
+               j["failures"][0]["device_id"] == "dev00007", "summary", out)
+        log = hub.log()
+        queries = [e for e in log if e["path"] == "/devices/query"]
+        expect(len(queries) == 3, "ceil(25/10) = 3 query requests, never one per device", paths(log))
+        expect([q["max_item_count"] for q in queries] == ["10"] * 3, "page size sent", queries)
+        expect(queries[0]["continuation"] is None and queries[1]["continuation"] and queries[2]["continuation"],
+               "continuation followed", queries)
+        expect(len(log) == 4, "1 + pages requests", paths(log))
+        expect(error_lines(err) == ["edgeship: error: deployment v1 failed on 1 of 25 devices"], "line", err)
+
+
+@case
+def status_fleet_wait_mixed():
+    with Double({"devices": [
+            {"id": "a", "tags": {"env": "prod"}},
+            {"id": "b", "tags": {"env": "prod"}, "behavior": "crash_loop"},
+            {"id": "c", "tags": {"env": "prod"}, "behavior": "image_pull_failure"},
+            {"id": "d", "tags": {"env": "dev"}}], "configurations": [
+            {"id": "v1", "schemaVersion": "2.0", "content": {"modulesContent": manifest()["modulesContent"]},
+             "targetCondition": "tags.env='prod'", "priority": 10}]}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["status", "--deployment", "v1", "--wait", "--timeout", "20s", "--json"] + FAST)
+        expect(rc == 1, "exit %d" % rc, out, err)
+        j = json.loads(out)
+        expect((j["targeted"], j["applied"], j["succeeded"], j["failed"]) == (3, 3, 1, 2), "counts", out)
+        names = {f["device_id"]: [m["name"] for m in f["modules"]] for f in j["failures"]}
+        expect(names == {"b": ["score"], "c": ["score"]}, "devices and modules named", out)
+        lines = error_lines(err)
+        expect(len(lines) == 1 and lines[0].startswith("edgeship: error: deployment v1 failed on 2 of 3 devices: b: module "
+                                                       "failing: score: backoff"), "line", err)
+
+
+@case
+def status_device_pending_is_not_an_error():
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["status", "--device", "dev1"])
+        expect(rc == 0, "exit %d" % rc, out, err)
+        expect(out == "device dev1: 0/1 succeeded, 0 failed, 1 pending (targeted 1, applied 1)\n"
+                      "  dev1: pending: the edge agent has not reported yet (device offline or runtime not started)\n",
+               "stdout", out)
+
+
+@case
+def layered_deployment():
+    with Double({"fleet": fleet(2), "configurations": [
+            {"id": "base", "schemaVersion": "2.0", "content": {"modulesContent": manifest()["modulesContent"]},
+             "targetCondition": "tags.env='prod'", "priority": 1}]}) as hub:
+        w = Work(hub)
+        layer = {"modulesContent": {"$edgeAgent": {"properties.desired.modules.extra": {
+            "version": "1.0", "type": "docker", "status": "running", "restartPolicy": "always",
+            "settings": {"image": "extra:1", "createOptions": "{}"}}}, "$edgeHub": {}}}
+        m = w.write("layer.json", layer)
+        rc, out, err = w.run(["deployment", "create", "extra", "-m", m, "-t", "tags.env='prod'", "-p", "5", "--layered",
+                              "--wait", "--timeout", "20s", "--json"] + FAST)
+        expect(rc == 0, "exit %d" % rc, out, err)
+        state = hub.control("device", {"device": "dev00000"})
+        mods = state["twins"]["$edgeAgent"]["desired"]["modules"]
+        expect(sorted(mods) == ["extra", "score"] and state["configurations"] == {"base": "Applied", "extra": "Applied"},
+               "layer merged over the base", state)
+
+
+# ---------------------------------------------------------------------------------------------
+# devices
+# ---------------------------------------------------------------------------------------------
+
+@case
+def device_create_show_list():
+    with Double({"fleet": fleet(12, prefix="d")}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["device", "create", "edge-1", "--edge", "--json"])
+        expect(rc == 0, "exit %d" % rc, out, err)
+        j = json.loads(out)
+        expect(j["capabilities"]["iotEdge"] is True and j["authentication"]["symmetricKey"]["primaryKey"] == "<redacted>",
+               "created, keys redacted", out)
+        put = [e for e in hub.log() if e["method"] == "PUT"][0]
+        expect(put["path"] == "/devices/edge-1" and put["status"] == 200, "PUT /devices/{id}", put)
+        rc, out, err = w.run(["device", "create", "edge-1", "--edge"])
+        expect(rc == 1 and "409 Conflict: DeviceAlreadyExists" in err, "duplicate", err)
+        rc, out, err = w.run(["device", "show", "edge-1", "--show-keys", "--json"])
+        expect(rc == 0 and json.loads(out)["authentication"]["symmetricKey"]["primaryKey"] != "<redacted>", "--show-keys", out)
+        hub.control("reset_stats")
+        rc, out, err = w.run(["device", "list", "--page-size", "5", "--json"])
+        expect(rc == 0 and len(json.loads(out)) == 13, "13 devices", out, err)
+        expect(len(hub.log()) == 3, "ceil(13/5) pages", paths(hub.log()))
+        rc, out, err = w.run(["device", "create", "leaf-1"])
+        expect(rc == 0 and out == "created device leaf-1\n", "non-edge", out, err)
+        rc, out, err = w.run(["device", "list", "--edge-only"])
+        expect(rc == 0 and "leaf-1" not in out and out.splitlines()[0] == "DEVICE ID\tEDGE\tSTATUS\tCONNECTION", "edge only", out)
+
+
+# ---------------------------------------------------------------------------------------------
+# the double's own rules (so the client tests above can fail for the right reasons)
+# ---------------------------------------------------------------------------------------------
+
+@case
+def double_enforces_its_rules():
+    cfg = {"id": "v1", "schemaVersion": "2.0", "content": {"modulesContent": manifest()["modulesContent"]},
+           "targetCondition": "tags.env='prod'", "priority": 1}
+    with Double({"devices": [{"id": "dev1"}], "free": True,
+                 "configurations": [dict(cfg, id="c%d" % i) for i in range(9)]}) as hub:
+        v = "?api-version=2021-04-12"
+        for path in ("/twins/dev1/modules/$edgeAgent", "/twins/dev1/modules/%24edgeAgent"):
+            st, _, _ = hub.request("GET", path + v)
+            expect(st == 200, "raw and encoded ids: %s -> %d" % (path, st))
+        st, h, body = hub.request("GET", "/twins/dev1/modules/nosuch" + v)
+        expect(st == 404 and h.get("iothub-errorcode") == "ModuleNotFound", "ModuleNotFound", st, h)
+        st, h, _ = hub.request("GET", "/twins/dev1/modules/%24edgeAgent")
+        expect(st == 400, "missing api-version", st)
+        st, _, _ = hub.request("GET", "/twins/dev1/modules/%24edgeAgent?api-version=2024-03-31")
+        expect(st == 200, "2024-03-31 accepted", st)
+        # sr with a path: a segment prefix, signed with %2F or %2f
+        for lower in (False, True):
+            tok = hub.sas_token("testhub.azure-devices.net/twins/dev1", lowercase_escapes=lower)
+            st, _, _ = hub.request("GET", "/twins/dev1/modules/%24edgeAgent" + v, token=tok)
+            expect(st == 200, "path-scoped token (lower=%s)" % lower, st)
+        tok = hub.sas_token("testhub.azure-devices.net/twins/dev")
+        st, _, _ = hub.request("GET", "/twins/dev1/modules/%24edgeAgent" + v, token=tok)
+        expect(st == 401, "sr must be a segment prefix", st)
+        st, _, _ = hub.request("GET", "/devices/dev1" + v, token=hub.sas_token(ttl=-10))
+        expect(st == 401, "expired token", st)
+        st, _, body = hub.request("POST", "/devices/dev1/applyConfigurationContent" + v, body=b"{not json")
+        expect(st == 400 and "not JSON" in body["Message"], "non-JSON body", st, body)
+        st, _, _ = hub.request("POST", "/devices/dev1/applyConfigurationContent" + v, body=manifest(),
+                               headers={"Content-Type": "text/plain"})
+        expect(st == 400, "content type", st)
+        # createOptions chunks must be contiguous
+        gap = manifest()
+        gap["modulesContent"]["$edgeAgent"]["properties.desired"]["modules"]["score"]["settings"]["createOptions02"] = "x"
+        st, _, body = hub.request("POST", "/devices/dev1/applyConfigurationContent" + v, body=gap)
+        expect(st == 400 and "not contiguous" in body["Message"], "createOptions gap", st, body)
+        # configurations: create-only, quoted etags, immutable content, If-Match on delete, free cap of 10
+        st, _, body = hub.request("PUT", "/configurations/v1" + v, body=cfg)
+        expect(st == 201 and body["etag"] == "MQ==" and "createdTimeUtc" in body and
+               sorted(body["systemMetrics"]["queries"]) == ["appliedCount", "reportedFailedCount",
+                                                            "reportedSuccessfulCount", "targetedCount"], "create", st, body)
+        st, h, _ = hub.request("PUT", "/configurations/v1" + v, body=cfg)
+        expect(st == 409 and h["iothub-errorcode"] == "ConfigurationAlreadyExists", "create-only", st)
+        st, _, _ = hub.request("PUT", "/configurations/v1" + v, body=dict(cfg, priority=2), headers={"If-Match": "MQ=="})
+        expect(st == 409, "unquoted If-Match", st)
+        st, _, _ = hub.request("PUT", "/configurations/v1" + v, body=dict(cfg, priority=2), headers={"If-Match": '"Mg=="'})
+        expect(st == 412, "stale etag", st)
+        changed = json.loads(json.dumps(cfg))
+        changed["content"]["modulesContent"]["$edgeHub"]["properties.desired"]["schemaVersion"] = "1.1"
+        st, _, body = hub.request("PUT", "/configurations/v1" + v, body=changed, headers={"If-Match": "*"})
+        expect(st == 400 and "cannot be updated" in body["Message"], "content immutable", st, body)
+        st, _, _ = hub.request("PUT", "/configurations/v2" + v, body=dict(cfg, id="v2"))
+        expect(st == 403, "free hub: 10 configurations at most", st)
+        st, _, _ = hub.request("DELETE", "/configurations/v1" + v)
+        expect(st == 400, "delete needs If-Match", st)
+        st, _, _ = hub.request("DELETE", "/configurations/v1" + v, headers={"If-Match": '"MQ=="'})
+        expect(st == 204, "delete", st)
+        # query paging
+        st, h, body = hub.request("POST", "/devices/query" + v, body={"query": "SELECT * FROM devices.modules"},
+                                  headers={"x-ms-max-item-count": "1"})
+        expect(st == 200 and len(body) == 1 and h.get("x-ms-continuation"), "first page", st, h)
+        st, h2, body2 = hub.request("POST", "/devices/query" + v, body={"query": "SELECT * FROM devices.modules"},
+                                    headers={"x-ms-max-item-count": "1", "x-ms-continuation": h["x-ms-continuation"]})
+        expect(st == 200 and len(body2) == 1 and body2 != body and not h2.get("x-ms-continuation"), "last page", st, h2)
+        # throttle mode: the observed body, no Retry-After
+        hub.control("set", {"throttle": 1})
+        st, h, body = hub.request("GET", "/devices/dev1" + v)
+        expect(st == 429 and h.get("iothub-errorcode") == "ThrottlingException" and "Retry-After" not in h and
+               body["Message"].startswith("ErrorCode:ThrottlingBacklogTimeout;The request has been throttled."), "429", h, body)
+
+
+def main():
+    global EXE
+    if len(sys.argv) != 3:
+        sys.stderr.write("usage: iothub_e2e.py EDGESHIP_EXE CASE|list\n")
+        return 2
+    EXE = os.path.abspath(sys.argv[1])
+    if sys.argv[2] == "list":
+        print("\n".join(CASES))
+        return 0
+    fn = CASES.get(sys.argv[2])
+    if fn is None:
+        sys.stderr.write("unknown case %s\n" % sys.argv[2])
+        return 2
+    try:
+        fn()
+    except Failed as e:
+        sys.stderr.write("FAILED %s: %s\n" % (sys.argv[2], e))
+        return 1
+    print("ok " + sys.argv[2])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

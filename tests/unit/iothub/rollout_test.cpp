@@ -1,0 +1,155 @@
+#include "iothub/rollout.hpp"
+
+#include <gtest/gtest.h>
+
+namespace edgeship::iothub {
+namespace {
+
+using nlohmann::json;
+
+// An $edgeAgent twin whose desired version 5 wants module "score" on image score:2.
+json twin(json reported, json configurations = nullptr) {
+    json t = {{"deviceId", "dev1"},
+              {"moduleId", "$edgeAgent"},
+              {"properties",
+               {{"desired",
+                 {{"$version", 5},
+                  {"modules", {{"score", {{"status", "running"}, {"settings", {{"image", "score:2"}}}}}}},
+                  {"systemModules",
+                   {{"edgeAgent", {{"settings", {{"image", "agent:1.4"}}}}},
+                    {"edgeHub", {{"status", "running"}, {"settings", {{"image", "hub:1.4"}}}}}}}}},
+                {"reported", std::move(reported)}}}};
+    if (!configurations.is_null()) {
+        t["configurations"] = std::move(configurations);
+    }
+    return t;
+}
+
+json good_reported(long code = 200, json score = {{"runtimeStatus", "running"}, {"settings", {{"image", "score:2"}}}}) {
+    return {{"lastDesiredVersion", 5},
+            {"lastDesiredStatus", {{"code", code}, {"description", code == 200 ? "" : "bad things"}}},
+            {"modules", {{"score", std::move(score)}}},
+            {"systemModules", {{"edgeHub", {{"runtimeStatus", "running"}, {"settings", {{"image", "hub:1.4"}}}}}}}};
+}
+
+TEST(Rollout, Succeeded) {
+    auto d = evaluate_twin(twin(good_reported()), std::nullopt);
+    EXPECT_EQ(d.state, DeviceState::succeeded) << d.reason;
+    EXPECT_EQ(d.device_id, "dev1");
+    EXPECT_TRUE(d.reason.empty());
+}
+
+TEST(Rollout, NotReportedYetIsPending) {
+    auto d = evaluate_twin(twin(json::object()), std::nullopt);
+    EXPECT_EQ(d.state, DeviceState::pending);
+    EXPECT_EQ(d.reason, "the edge agent has not reported yet (device offline or runtime not started)");
+}
+
+TEST(Rollout, OlderVersionIsPending) {
+    auto r = good_reported();
+    r["lastDesiredVersion"] = 4;
+    auto d = evaluate_twin(twin(r), std::nullopt);
+    EXPECT_EQ(d.state, DeviceState::pending);
+    EXPECT_EQ(d.reason, "waiting for the edge agent to apply desired version 5 (last applied 4)");
+}
+
+TEST(Rollout, FailureCodesFailAndNotYetCodesWait) {
+    for (long code : {400L, 412L, 500L}) {
+        auto d = evaluate_twin(twin(good_reported(code)), std::nullopt);
+        EXPECT_EQ(d.state, DeviceState::failed) << code;
+        EXPECT_NE(d.reason.find(std::to_string(code)), std::string::npos);
+        EXPECT_NE(d.reason.find("bad things"), std::string::npos);
+    }
+    for (long code : {406L, 417L}) {
+        auto d = evaluate_twin(twin(good_reported(code)), std::nullopt);
+        EXPECT_EQ(d.state, DeviceState::pending) << code;
+    }
+    auto d = evaluate_twin(twin(good_reported(400)), std::nullopt);
+    EXPECT_EQ(d.reason, "edge agent reports 400 ConfigFormatError: bad things");
+}
+
+TEST(Rollout, ImagePullFailureNamesTheModule) {
+    auto d = evaluate_twin(twin(good_reported(500, {{"runtimeStatus", "running"}, {"settings", {{"image", "score:1"}}}})),
+                           std::nullopt);
+    EXPECT_EQ(d.state, DeviceState::failed);
+    ASSERT_EQ(d.modules.size(), 1u);
+    EXPECT_EQ(d.modules[0].name, "score");
+    EXPECT_EQ(d.modules[0].problem, "runs image score:1, wants score:2");
+}
+
+TEST(Rollout, CrashLoopFails) {
+    auto d = evaluate_twin(twin(good_reported(200, {{"runtimeStatus", "backoff"},
+                                                     {"exitCode", 139},
+                                                     {"restartCount", 7},
+                                                     {"settings", {{"image", "score:2"}}}})),
+                           std::nullopt);
+    EXPECT_EQ(d.state, DeviceState::failed);
+    EXPECT_EQ(d.reason, "module failing: score: backoff (exit code 139, 7 restarts)");
+    EXPECT_TRUE(d.modules[0].failed);
+}
+
+TEST(Rollout, OldImageOrMissingModuleIsPending) {
+    auto d = evaluate_twin(twin(good_reported(200, {{"runtimeStatus", "running"}, {"settings", {{"image", "score:1"}}}})),
+                           std::nullopt);
+    EXPECT_EQ(d.state, DeviceState::pending);
+    EXPECT_EQ(d.reason, "modules not ready: score: runs image score:1, wants score:2");
+    auto r = good_reported();
+    r["modules"] = json::object();
+    d = evaluate_twin(twin(r), std::nullopt);
+    EXPECT_EQ(d.reason, "modules not ready: score: not reported yet (wants score:2)");
+    r = good_reported(200, {{"runtimeStatus", "stopped"}, {"settings", {{"image", "score:2"}}}});
+    d = evaluate_twin(twin(r), std::nullopt);
+    EXPECT_EQ(d.reason, "modules not ready: score: stopped, wants running");
+}
+
+TEST(Rollout, EdgeHubIsCheckedLikeAModule) {
+    auto r = good_reported();
+    r["systemModules"]["edgeHub"]["runtimeStatus"] = "failed";
+    auto d = evaluate_twin(twin(r), std::nullopt);
+    EXPECT_EQ(d.state, DeviceState::failed);
+    EXPECT_EQ(d.modules[0].name, "edgeHub");
+}
+
+TEST(Rollout, DeploymentMustBeApplied) {
+    auto d = evaluate_twin(twin(good_reported(), {{"v2", {{"status", "Applied"}}}}), "v2");
+    EXPECT_EQ(d.state, DeviceState::succeeded);
+    d = evaluate_twin(twin(good_reported(), {{"v1", {{"status", "Applied"}}}, {"v2", {{"status", "Targeted"}}}}), "v2");
+    EXPECT_EQ(d.state, DeviceState::pending);
+    EXPECT_FALSE(d.applied);
+    EXPECT_TRUE(d.targeted);
+    EXPECT_EQ(d.reason, "deployment targeted, but v1 is applied (higher priority)");
+    d = evaluate_twin(twin(good_reported(), {{"v1", {{"status", "Applied"}}}}), "v2");
+    EXPECT_FALSE(d.targeted);
+}
+
+TEST(Rollout, SummaryCountsAndJson) {
+    std::vector<DeviceRollout> ds;
+    ds.push_back(evaluate_twin(twin(good_reported(), {{"v2", {{"status", "Applied"}}}}), "v2"));
+    auto failed = twin(good_reported(500), {{"v2", {{"status", "Applied"}}}});
+    failed["deviceId"] = "dev2";
+    ds.push_back(evaluate_twin(failed, "v2"));
+    auto pending = twin(json::object(), {{"v2", {{"status", "Targeted"}}}});
+    pending["deviceId"] = "dev3";
+    ds.push_back(evaluate_twin(pending, "v2"));
+    auto other = twin(good_reported(), {{"v1", {{"status", "Applied"}}}});
+    ds.push_back(evaluate_twin(other, "v2"));
+    auto s = summarize("v2", ds);
+    EXPECT_EQ(s.targeted, 3u);
+    EXPECT_EQ(s.applied, 2u);
+    EXPECT_EQ(s.succeeded, 1u);
+    EXPECT_EQ(s.failed, 1u);
+    EXPECT_EQ(s.pending, 1u);
+    EXPECT_FALSE(s.settled());
+    EXPECT_EQ(summary_line(s), "1/3 succeeded, 1 failed, 1 pending (targeted 3, applied 2)");
+    auto j = summary_to_json(s);
+    EXPECT_EQ(j.dump(), R"({"deployment":"v2","targeted":3,"applied":2,"succeeded":1,"failed":1,"pending":1,"complete":false,"failures":[{"device_id":"dev2","reason":"edge agent reports 500 Failed: bad things","modules":[]}],"pending_devices":[{"device_id":"dev3","reason":"deployment targeted but not applied yet","modules":[]}]})");
+}
+
+TEST(Rollout, EmptyFleetIsNotSettled) {
+    auto s = summarize("v2", {});
+    EXPECT_FALSE(s.settled());
+    EXPECT_FALSE(s.all_succeeded());
+}
+
+} // namespace
+} // namespace edgeship::iothub
