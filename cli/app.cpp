@@ -1,6 +1,7 @@
 #include "cli/app.hpp"
 
 #include "cli/commands.hpp"
+#include "cli/convert_commands.hpp"
 #include "cli/iothub_commands.hpp"
 #include "cli/optimize_commands.hpp"
 #include "cli/settings_catalog.hpp"
@@ -40,6 +41,7 @@ const std::vector<std::pair<const char*, Registrar>>& command_table() {
     static const std::vector<std::pair<const char*, Registrar>> table = {
         {"inspect", [](CLI::App& a, Context& c) { register_inspect(a, c, run_inspect); }},
         {"check", [](CLI::App& a, Context& c) { register_check(a, c, run_check); }},
+        {"convert", [](CLI::App& a, Context& c) { register_convert(a, c, run_convert); }},
         {"optimize", [](CLI::App& a, Context& c) { register_optimize(a, c, run_optimize); }},
         {"init", [](CLI::App& a, Context& c) { register_init(a, c, run_init); }},
         {"module", [](CLI::App& a, Context& c) { register_module(a, c, run_module_add); }},
