@@ -109,20 +109,46 @@ std::set<std::string> split_ops(const std::vector<std::string>& items) {
 
 } // namespace
 
+void add_optimization_flags(CLI::App* sub, OptimizationFlags& f) {
+    sub->add_flag("--fp16", f.fp16, "Weights and compute to float16; inputs/outputs stay float32 behind Casts");
+    sub->add_option("--fp16-block", f.fp16_block, "Also keep these op types in float32 (comma-separated)");
+    sub->add_option("--fp16-allow", f.fp16_allow,
+                    "Convert these op types although the default block list keeps them float32 (e.g. ReduceMean)");
+    sub->add_option("--quantize", f.quantize, "int8 quantization: dynamic-int8 or static-int8");
+    sub->add_flag("--per-channel", f.per_channel, "One weight scale per output channel instead of per tensor");
+    sub->add_option("--calibration", f.calibration,
+                    "static-int8: representative input rows, a .npy file or a JSON array of rows");
+}
+
+Result<optimize::OptimizeOptions> optimization_options(const OptimizationFlags& flags) {
+    optimize::OptimizeOptions o;
+    if (flags.fp16) {
+        optimize::Fp16Options f;
+        for (const auto& op : split_ops(flags.fp16_block)) {
+            f.block_list.insert(op);
+        }
+        for (const auto& op : split_ops(flags.fp16_allow)) {
+            f.block_list.erase(op);
+        }
+        o.fp16 = f;
+    } else if (!flags.fp16_block.empty() || !flags.fp16_allow.empty()) {
+        return unexpected(Error("--fp16-block/--fp16-allow need --fp16", ExitCode::usage));
+    }
+    if (!flags.quantize.empty()) {
+        EDGESHIP_TRY_ASSIGN(o.quantize, optimize::parse_quantize_mode(flags.quantize));
+    }
+    o.per_channel = flags.per_channel ? optimize::PerChannel::yes : optimize::PerChannel::no;
+    o.calibration = flags.calibration;
+    return o;
+}
+
 void register_optimize(CLI::App& parent, Context& ctx, Runner<OptimizeOptions> run) {
     auto opts = std::make_shared<OptimizeOptions>();
     auto* sub = parent.add_subcommand(
         "optimize", "Shrink an ONNX model for the edge: float16, int8 quantization, opset conversion, external data");
     sub->add_option("MODEL", opts->input, "The .onnx file (external data is read next to it)")->required();
     sub->add_option("-o,--output", opts->output, "Where to write the optimized model (written atomically)")->required();
-    sub->add_flag("--fp16", opts->fp16, "Weights and compute to float16; inputs/outputs stay float32 behind Casts");
-    sub->add_option("--fp16-block", opts->fp16_block, "Also keep these op types in float32 (comma-separated)");
-    sub->add_option("--fp16-allow", opts->fp16_allow,
-                    "Convert these op types although the default block list keeps them float32 (e.g. ReduceMean)");
-    sub->add_option("--quantize", opts->quantize, "int8 quantization: dynamic-int8 or static-int8");
-    sub->add_flag("--per-channel", opts->per_channel, "One weight scale per output channel instead of per tensor");
-    sub->add_option("--calibration", opts->calibration,
-                    "static-int8: representative input rows, a .npy file or a JSON array of rows");
+    add_optimization_flags(sub, opts->passes);
     sub->add_option("--opset", opts->opset, "Convert ai.onnx to this opset first (ONNX version converter)");
     sub->add_flag("--external-data", opts->external_data,
                   "Store the weights in OUTPUT.data beside the model (needed above protobuf's 2 GiB limit)");
@@ -137,27 +163,10 @@ Result<void> run_optimize(const OptimizeOptions& opts, Context& ctx) {
         return unexpected(Error("-o -: an optimized model is binary and is not written to stdout", ExitCode::usage)
                               .hint("name an output file; the report goes to stdout"));
     }
-    optimize::OptimizeOptions o;
+    EDGESHIP_TRY_ASSIGN(optimize::OptimizeOptions o, optimization_options(opts.passes));
     if (opts.opset) {
         o.opset = *opts.opset;
     }
-    if (opts.fp16) {
-        optimize::Fp16Options f;
-        for (const auto& op : split_ops(opts.fp16_block)) {
-            f.block_list.insert(op);
-        }
-        for (const auto& op : split_ops(opts.fp16_allow)) {
-            f.block_list.erase(op);
-        }
-        o.fp16 = f;
-    } else if (!opts.fp16_block.empty() || !opts.fp16_allow.empty()) {
-        return unexpected(Error("--fp16-block/--fp16-allow need --fp16", ExitCode::usage));
-    }
-    if (!opts.quantize.empty()) {
-        EDGESHIP_TRY_ASSIGN(o.quantize, optimize::parse_quantize_mode(opts.quantize));
-    }
-    o.per_channel = opts.per_channel ? optimize::PerChannel::yes : optimize::PerChannel::no;
-    o.calibration = opts.calibration;
     o.external_data = opts.external_data ? optimize::ExternalData::yes : optimize::ExternalData::no;
 
     EDGESHIP_TRY(optimize::validate_options(o)); // flag combinations fail before any work starts

@@ -41,14 +41,14 @@ TEST(OptimizeParse, BindsFlags) {
     ASSERT_TRUE(ctx.action());
     EXPECT_EQ(seen.input, "in.onnx");
     EXPECT_EQ(seen.output, "out.onnx");
-    EXPECT_TRUE(seen.fp16);
-    EXPECT_EQ(seen.fp16_block, (std::vector<std::string>{"Add,Mul"}));
-    EXPECT_EQ(seen.fp16_allow, (std::vector<std::string>{"ReduceMean"}));
+    EXPECT_TRUE(seen.passes.fp16);
+    EXPECT_EQ(seen.passes.fp16_block, (std::vector<std::string>{"Add,Mul"}));
+    EXPECT_EQ(seen.passes.fp16_allow, (std::vector<std::string>{"ReduceMean"}));
     EXPECT_EQ(seen.opset, 17);
     EXPECT_TRUE(seen.external_data);
     EXPECT_TRUE(seen.json);
     EXPECT_TRUE(seen.dry_run);
-    EXPECT_EQ(seen.quantize, "");
+    EXPECT_EQ(seen.passes.quantize, "");
 }
 
 TEST(Optimize, TextReport) {
