@@ -33,18 +33,31 @@ Nothing is left at -o when conversion fails. See docs/convert.md.)";
 
 // scikit-learn and PyTorch files are read by the user's Python (docs/frameworks.md); everything else
 // by edgeship's own readers. The two detectors never claim the same bytes.
-bool is_framework_input(const ConvertOptions& opts) {
+enum class InputKind { tree_or_onnx, framework };
+
+Result<InputKind> input_kind(const ConvertOptions& opts) {
     if (opts.from == "sklearn" || opts.from == "torch") {
-        return true;
+        return InputKind::framework;
     }
     if (!opts.from.empty()) {
-        return false;
+        return InputKind::tree_or_onnx;
     }
     std::ifstream in(opts.model, std::ios::binary);
     std::string head(64, '\0');
     in.read(head.data(), static_cast<std::streamsize>(head.size()));
     head.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
-    return model::detect_format(head).empty() && !model::detect_framework_format(head, opts.model).empty();
+    if (!model::detect_format(head).empty()) {
+        return InputKind::tree_or_onnx;
+    }
+    if (!model::detect_framework_format(head, opts.model).empty()) {
+        return InputKind::framework;
+    }
+    if (head.empty()) {
+        return InputKind::tree_or_onnx; // missing, unreadable or empty: the reader says which
+    }
+    return unexpected(Error(opts.model + ": unknown model format: not XGBoost JSON/UBJ, LightGBM text or ONNX, "
+                                         "and not a scikit-learn pickle/joblib file or a PyTorch file")
+                          .hint("name it with --from xgboost|lightgbm|onnx, or --from sklearn|torch for framework files"));
 }
 
 Result<model::Conversion> convert_framework_file(const ConvertOptions& opts, Context& ctx) {
@@ -112,8 +125,12 @@ Result<void> run_convert(const ConvertOptions& opts, Context& ctx) {
         EDGESHIP_TRY(optimize::validate_options(po));
         passes = std::move(po);
     }
-    EDGESHIP_TRY_ASSIGN(auto conversion, is_framework_input(opts) ? convert_framework_file(opts, ctx)
-                                                                   : convert_tree_or_onnx(opts, ctx));
+    if (!opts.framework.input_shape.empty()) {
+        EDGESHIP_TRY(parse_input_shape(opts.framework.input_shape)); // syntax first, before any file is read
+    }
+    EDGESHIP_TRY_ASSIGN(InputKind kind, input_kind(opts));
+    EDGESHIP_TRY_ASSIGN(auto conversion, kind == InputKind::framework ? convert_framework_file(opts, ctx)
+                                                                       : convert_tree_or_onnx(opts, ctx));
     std::optional<optimize::OptimizeReport> optimized;
     if (passes) {
         auto applied = optimize::apply(conversion.model.proto(), *passes, ctx.console.logger());

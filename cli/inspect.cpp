@@ -1,4 +1,5 @@
 #include "cli/commands.hpp"
+#include "cli/format.hpp"
 
 #include "model/inspect.hpp"
 
@@ -8,23 +9,6 @@
 namespace edgeship::cli {
 
 namespace {
-
-std::string human_bytes(std::uint64_t n) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(n);
-    int u = 0;
-    while (v >= 1024.0 && u < 4) {
-        v /= 1024.0;
-        ++u;
-    }
-    std::ostringstream s;
-    if (u == 0) {
-        s << n << " B";
-    } else {
-        s << std::fixed << std::setprecision(1) << v << ' ' << units[u];
-    }
-    return s.str();
-}
 
 void print_text(const model::ModelReport& r, std::ostream& out) {
     out << "model:        " << r.path << '\n';

@@ -1,4 +1,5 @@
 #include "cli/optimize_commands.hpp"
+#include "cli/format.hpp"
 
 #include "optimize/optimize.hpp"
 
@@ -19,23 +20,6 @@ constexpr const char* k_footer = R"(Examples:
 Passes run in this order: --opset, then --fp16 or --quantize. Graph inputs and outputs stay float32.
 Size and parameter bytes before/after go to stdout; metadata_props records what was done
 (edgeship.optimize.*). Exit codes: 0 ok, 1 failure (nothing written), 2 usage error.)";
-
-std::string human_bytes(std::uint64_t n) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(n);
-    int u = 0;
-    while (v >= 1024.0 && u < 4) {
-        v /= 1024.0;
-        ++u;
-    }
-    std::ostringstream s;
-    if (u == 0) {
-        s << n << " B";
-    } else {
-        s << std::fixed << std::setprecision(1) << v << ' ' << units[u];
-    }
-    return s.str();
-}
 
 std::string ratio(std::uint64_t before, std::uint64_t after) {
     if (after == 0 || before == after) {

@@ -55,17 +55,6 @@ private:
     std::optional<Error> m_error;
 };
 
-void set_metadata(onnx::ModelProto& m, const std::string& key, const std::string& value) {
-    for (auto& kv : *m.mutable_metadata_props()) {
-        if (kv.key() == key) {
-            kv.set_value(value);
-            return;
-        }
-    }
-    auto* kv = m.add_metadata_props();
-    kv->set_key(key);
-    kv->set_value(value);
-}
 
 std::string get_metadata(const onnx::ModelProto& m, const std::string& key) {
     for (const auto& kv : m.metadata_props()) {

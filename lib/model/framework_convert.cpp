@@ -14,17 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void set_metadata(onnx::ModelProto& m, const std::string& key, const std::string& value) {
-    for (auto& kv : *m.mutable_metadata_props()) {
-        if (kv.key() == key) {
-            kv.set_value(value);
-            return;
-        }
-    }
-    auto* kv = m.add_metadata_props();
-    kv->set_key(key);
-    kv->set_value(value);
-}
 
 void fill_model_facts(ConvertReport& r, const onnx::ModelProto& m) {
     r.ir_version = m.ir_version();

@@ -154,6 +154,53 @@ std::vector<ExternalDataRef> external_data_refs(const onnx::ModelProto& model) {
     return refs;
 }
 
+std::int64_t ir_version_for_opset(std::int64_t opset) {
+    // onnx docs/Versioning.md: the IR version each ONNX release introduced with its opset.
+    if (opset <= 8) {
+        return 3;
+    }
+    if (opset == 9) {
+        return 4;
+    }
+    if (opset == 10) {
+        return 5;
+    }
+    if (opset == 11) {
+        return 6;
+    }
+    if (opset <= 14) {
+        return 7;
+    }
+    if (opset <= 18) {
+        return 8;
+    }
+    if (opset <= 20) {
+        return 9;
+    }
+    if (opset <= 22) {
+        return 10; // ONNX 1.16 (opset 21) and 1.17 (opset 22)
+    }
+    if (opset == 23) {
+        return 11;
+    }
+    if (opset == 24) {
+        return 12;
+    }
+    return 13;
+}
+
+void set_metadata(onnx::ModelProto& model, const std::string& key, const std::string& value) {
+    for (auto& kv : *model.mutable_metadata_props()) {
+        if (kv.key() == key) {
+            kv.set_value(value);
+            return;
+        }
+    }
+    auto* kv = model.add_metadata_props();
+    kv->set_key(key);
+    kv->set_value(value);
+}
+
 std::string element_type_name(int elem_type) {
     using T = onnx::TensorProto;
     switch (elem_type) {

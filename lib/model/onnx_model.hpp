@@ -53,6 +53,13 @@ struct ExternalDataRef {
 /// Every external-data reference of the model's initializers (main graph and subgraphs).
 std::vector<ExternalDataRef> external_data_refs(const onnx::ModelProto& model);
 
+/// The IR version that introduced `opset` of the default domain (onnx docs/Versioning.md, reference/onnx.md
+/// §10.1): the version converter does not update ir_version, so callers set it from this.
+std::int64_t ir_version_for_opset(std::int64_t opset);
+
+/// Sets metadata_props[key] = value, replacing an existing entry with the same key.
+void set_metadata(onnx::ModelProto& model, const std::string& key, const std::string& value);
+
 /// Human name of a TensorProto element type ("float", "int64", "float16"…).
 std::string element_type_name(int elem_type);
 

@@ -204,40 +204,6 @@ OnnxModel OnnxModel::from(onnx::ModelProto&& proto) {
     return m;
 }
 
-std::int64_t ir_version_for_opset(std::int64_t opset) {
-    // onnx docs/Versioning.md: the IR version each ONNX release introduced with its opset.
-    if (opset <= 8) {
-        return 3;
-    }
-    if (opset == 9) {
-        return 4;
-    }
-    if (opset == 10) {
-        return 5;
-    }
-    if (opset == 11) {
-        return 6;
-    }
-    if (opset <= 14) {
-        return 7;
-    }
-    if (opset <= 18) {
-        return 8;
-    }
-    if (opset <= 20) {
-        return 9;
-    }
-    if (opset == 21) {
-        return 10;
-    }
-    if (opset <= 23) {
-        return 11;
-    }
-    if (opset == 24) {
-        return 12;
-    }
-    return 13;
-}
 
 std::vector<std::string> output_names(const onnx::ModelProto& model) {
     std::vector<std::string> out;

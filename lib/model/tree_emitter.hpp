@@ -49,7 +49,6 @@ struct EmitOptions {
 };
 
 /// The lowest IR version that can carry ai.onnx opset `opset` (onnx docs/Versioning.md; reference/onnx.md §10.1).
-std::int64_t ir_version_for_opset(std::int64_t opset);
 
 /// Emits `ensemble` (consumed: trees are released as they are written, to bound peak memory).
 /// Graph: input `options.input_name` float [batch, n_features]; outputs by head kind:

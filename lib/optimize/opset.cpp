@@ -11,34 +11,6 @@
 
 namespace edgeship::optimize {
 
-std::int64_t ir_version_for_opset(std::int64_t opset) {
-    // onnx docs/Versioning.md (reference/onnx.md §10.1).
-    if (opset <= 8) {
-        return 3;
-    }
-    if (opset == 9) {
-        return 4;
-    }
-    if (opset == 10) {
-        return 5;
-    }
-    if (opset == 11) {
-        return 6;
-    }
-    if (opset <= 14) {
-        return 7;
-    }
-    if (opset <= 18) {
-        return 8;
-    }
-    if (opset <= 20) {
-        return 9;
-    }
-    if (opset <= 22) {
-        return 10;
-    }
-    return opset == 23 ? 11 : (opset == 24 ? 12 : 13);
-}
 
 std::int64_t max_supported_opset() {
     const auto& map = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();

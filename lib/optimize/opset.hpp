@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 #include "core/result.hpp"
+#include "model/onnx_model.hpp"
 
 #include <onnx/onnx_pb.h>
 
@@ -17,7 +18,7 @@ struct OpsetChange {
 };
 
 /// The IR version docs/Versioning.md pairs with an ai.onnx opset (reference/onnx.md §10.1).
-std::int64_t ir_version_for_opset(std::int64_t opset);
+using model::ir_version_for_opset;
 
 /// Highest ai.onnx opset this build's ONNX knows (17 for Debian's ONNX 1.12).
 std::int64_t max_supported_opset();

@@ -11,19 +11,10 @@
 namespace edgeship::optimize {
 namespace fs = std::filesystem;
 
+using model::set_metadata;
+
 namespace {
 
-void set_metadata(onnx::ModelProto& m, const std::string& key, const std::string& value) {
-    for (auto& kv : *m.mutable_metadata_props()) {
-        if (kv.key() == key) {
-            kv.set_value(value);
-            return;
-        }
-    }
-    auto* kv = m.add_metadata_props();
-    kv->set_key(key);
-    kv->set_value(value);
-}
 
 std::string join(const std::vector<std::string>& parts, const char* sep) {
     std::string out;
