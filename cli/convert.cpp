@@ -21,6 +21,7 @@ constexpr const char* k_footer = R"(Examples:
   edgeship convert model.json -o m.onnx --best-iteration   keep trees up to best_iteration (as XGBClassifier predicts)
   edgeship convert model.json -o m.onnx --margin       raw margins instead of probabilities
   edgeship convert old.onnx -o new.onnx --opset 17     re-emit ONNX, upgraded by the ONNX version converter
+  edgeship convert big.onnx -o out.onnx --external-data   weights in out.onnx.data (models over 2 GiB)
 
 Edge optimizations (docs/optimize.md):
   edgeship convert net.pt -o net.onnx --input-shape 1,8 --fp16        float16 weights, float32 I/O
@@ -29,7 +30,8 @@ Edge optimizations (docs/optimize.md):
 Outputs: regressors 'prediction' [batch, targets]; classifiers 'label' [batch] and 'probabilities'
 [batch, classes]; binary:hinge 'label'; --margin 'margin'. The input is 'features' float [batch, F].
 Exit codes: 0 written, 1 unreadable or unsupported model, 2 usage, 3 structural validation failed.
-Nothing is left at -o when conversion fails. See docs/convert.md.)";
+Nothing is left at -o when conversion fails. ONNX input may keep its weights in external data (read
+next to the model); the output inlines them unless --external-data is given. See docs/convert.md.)";
 
 // scikit-learn and PyTorch files are read by the user's Python (docs/frameworks.md); everything else
 // by edgeship's own readers. The two detectors never claim the same bytes.
@@ -109,6 +111,7 @@ void register_convert(CLI::App& parent, Context& ctx, Runner<ConvertOptions> run
     sub->add_flag("--json", opts->json, "Print the conversion report as JSON (stable snake_case fields)");
     add_framework_options(sub, opts->framework);
     add_optimization_flags(sub, opts->passes);
+    add_external_data_flag(sub, opts->passes);
     sub->footer(std::string(k_footer) + "\n\n" + k_framework_footer);
     bind_action(sub, ctx, opts, std::move(run));
 }
@@ -118,9 +121,15 @@ Result<void> run_convert(const ConvertOptions& opts, Context& ctx) {
         return unexpected(Error("--json cannot be combined with -o - (both would go to stdout)", ExitCode::usage)
                               .hint("write the model to a file with -o FILE.onnx"));
     }
+    if (opts.output == "-" && opts.passes.external_data) {
+        return unexpected(Error("--external-data cannot be combined with -o - (the weights go to a file beside the "
+                                "model)",
+                                ExitCode::usage)
+                              .hint("write the model to a file with -o FILE.onnx"));
+    }
     // Flag combinations fail before any work starts.
     std::optional<optimize::OptimizeOptions> passes;
-    if (opts.passes.any()) {
+    if (opts.passes.any() || opts.passes.external_data) {
         EDGESHIP_TRY_ASSIGN(auto po, optimization_options(opts.passes));
         EDGESHIP_TRY(optimize::validate_options(po));
         passes = std::move(po);
@@ -139,13 +148,23 @@ Result<void> run_convert(const ConvertOptions& opts, Context& ctx) {
         }
         optimized = std::move(*applied);
     }
+    model::WriteOptions wo;
+    if (opts.passes.external_data) {
+        // Same layout and stamps as `optimize --external-data` (docs/optimize.md).
+        wo.external_data = model::ExternalData::yes;
+        optimize::stamp_external_data(conversion.model.proto(), *optimized, opts.output);
+    }
     if (opts.output == "-") {
-        EDGESHIP_TRY_ASSIGN(std::string bytes, model::serialize_conversion(conversion));
+        EDGESHIP_TRY_ASSIGN(std::string bytes, model::serialize_conversion(conversion, wo));
         ctx.io.out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     } else {
-        auto written = model::write_conversion(conversion, opts.output);
+        auto written = model::write_conversion(conversion, opts.output, wo);
         if (!written) {
             return unexpected(std::move(written).error().context("writing " + opts.output));
+        }
+        if (optimized && conversion.report.external_data) {
+            optimized->external_data = conversion.report.external_data;
+            optimized->size_after = conversion.report.output_bytes + conversion.report.external_data->bytes;
         }
     }
     const auto& r = conversion.report;
@@ -173,7 +192,12 @@ Result<void> run_convert(const ConvertOptions& opts, Context& ctx) {
     for (const auto& o : r.outputs) {
         outs += (outs.empty() ? "" : ", ") + o;
     }
-    ctx.console.info("converted " + r.input + " (" + what + ") -> " + r.output + " [outputs: " + outs + "], sha256 " +
+    std::string written = r.output;
+    if (r.external_data) {
+        written += " + " + r.external_data->location + " (" + std::to_string(r.external_data->tensors) + " tensors, " +
+                   std::to_string(r.external_data->bytes) + " bytes)";
+    }
+    ctx.console.info("converted " + r.input + " (" + what + ") -> " + written + " [outputs: " + outs + "], sha256 " +
                      r.sha256);
     if (opts.output != "-") {
         ctx.io.out << r.output << '\n'; // the written path on stdout, so commands compose

@@ -104,6 +104,11 @@ void add_optimization_flags(CLI::App* sub, OptimizationFlags& f) {
                     "static-int8: representative input rows, a .npy file or a JSON array of rows");
 }
 
+void add_external_data_flag(CLI::App* sub, OptimizationFlags& f) {
+    sub->add_flag("--external-data", f.external_data,
+                  "Store the weights in OUTPUT.data beside the model (needed above protobuf's 2 GiB limit)");
+}
+
 Result<optimize::OptimizeOptions> optimization_options(const OptimizationFlags& flags) {
     optimize::OptimizeOptions o;
     if (flags.fp16) {
@@ -123,6 +128,7 @@ Result<optimize::OptimizeOptions> optimization_options(const OptimizationFlags& 
     }
     o.per_channel = flags.per_channel ? optimize::PerChannel::yes : optimize::PerChannel::no;
     o.calibration = flags.calibration;
+    o.external_data = flags.external_data ? optimize::ExternalData::yes : optimize::ExternalData::no;
     return o;
 }
 
@@ -133,9 +139,8 @@ void register_optimize(CLI::App& parent, Context& ctx, Runner<OptimizeOptions> r
     sub->add_option("MODEL", opts->input, "The .onnx file (external data is read next to it)")->required();
     sub->add_option("-o,--output", opts->output, "Where to write the optimized model (written atomically)")->required();
     add_optimization_flags(sub, opts->passes);
+    add_external_data_flag(sub, opts->passes);
     sub->add_option("--opset", opts->opset, "Convert ai.onnx to this opset first (ONNX version converter)");
-    sub->add_flag("--external-data", opts->external_data,
-                  "Store the weights in OUTPUT.data beside the model (needed above protobuf's 2 GiB limit)");
     sub->add_flag("--json", opts->json, "Print the report as JSON (stable snake_case fields)");
     sub->add_flag("--dry-run", opts->dry_run, "Run the passes and print the report, but write nothing");
     sub->footer(k_footer);
@@ -151,7 +156,6 @@ Result<void> run_optimize(const OptimizeOptions& opts, Context& ctx) {
     if (opts.opset) {
         o.opset = *opts.opset;
     }
-    o.external_data = opts.external_data ? optimize::ExternalData::yes : optimize::ExternalData::no;
 
     EDGESHIP_TRY(optimize::validate_options(o)); // flag combinations fail before any work starts
     ctx.console.info("optimizing " + opts.input);

@@ -22,10 +22,15 @@ struct OptimizationFlags {
     std::string quantize;                ///< "" = none
     bool per_channel = false;
     std::string calibration;
+    bool external_data = false;          ///< weights to OUTPUT.data beside the model (not a pass)
+    /// True when a pass runs (external data only changes how the result is written).
     bool any() const { return fp16 || !quantize.empty(); }
 };
 void add_optimization_flags(CLI::App* sub, OptimizationFlags& flags);
-/// The library options for `flags` (no opset, no external data); usage errors exit 2.
+/// --external-data, bound separately: only commands that write the model file themselves (convert,
+/// optimize) can honour it.
+void add_external_data_flag(CLI::App* sub, OptimizationFlags& flags);
+/// The library options for `flags` (no opset); usage errors exit 2.
 Result<optimize::OptimizeOptions> optimization_options(const OptimizationFlags& flags);
 
 struct OptimizeOptions {
@@ -33,7 +38,6 @@ struct OptimizeOptions {
     std::string output;
     OptimizationFlags passes;
     std::optional<int> opset;
-    bool external_data = false;
     bool json = false;
     bool dry_run = false;
 };

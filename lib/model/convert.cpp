@@ -13,7 +13,6 @@
 #include <onnx/shape_inference/implementation.h>
 #include <onnx/version_converter/convert.h>
 
-#include <climits>
 #include <set>
 
 namespace edgeship::model {
@@ -101,8 +100,12 @@ Result<void> check_and_infer(onnx::ModelProto& m, const std::string& step) {
 
 Result<Conversion> convert_onnx(const ConvertOptions& options, const std::string& source_sha, const core::Logger& log) {
     EDGESHIP_TRY_ASSIGN(LoadedModel loaded, load_model(options.input));
-    if (!external_data_refs(loaded.proto).empty()) {
-        return fail("models with external data cannot be re-emitted by convert (the output would lose its tensors)");
+    // Weights stored beside the model are read in (resolved in the model's directory, never outside
+    // it: reference/onnx.md §10.6); write_conversion inlines them or, with --external-data, writes a
+    // new side file next to the output.
+    EDGESHIP_TRY_ASSIGN(std::uint64_t external_bytes, load_external_data(loaded.proto, options.input.parent_path()));
+    if (external_bytes > 0) {
+        log.debug("read " + std::to_string(external_bytes) + " bytes of external data");
     }
     onnx::ModelProto inferred;
     auto findings = check_model(loaded, StrictShapes::no, &inferred);
@@ -315,16 +318,20 @@ Result<Conversion> convert_model(const ConvertOptions& options, const core::Logg
     return Conversion{std::move(*emitted), std::move(report)};
 }
 
-Result<void> write_conversion(Conversion& c, const fs::path& path) {
-    const auto& m = c.model.proto();
-    if (m.ByteSizeLong() > static_cast<std::size_t>(INT_MAX)) {
-        return fail(path.string() + ": the model is larger than protobuf's 2 GiB limit");
-    }
-    EDGESHIP_TRY_ASSIGN(core::AtomicFile file, core::AtomicFile::create(path));
+namespace {
+
+Error too_large(const std::string& what, std::uint64_t bytes) {
+    return Error(what + "the model is " + std::to_string(bytes >> 20) + " MiB (" + std::to_string(bytes) +
+                 " bytes), over protobuf's 2 GiB limit for one file")
+        .hint("pass --external-data to store the weights in OUT.data beside the model");
+}
+
+// Streams the model into `file` while hashing it; fills the report's output fields.
+Result<void> stream_model(Conversion& c, core::AtomicFile& file, const fs::path& path) {
     HashingSink sink(&file, nullptr);
     {
         google::protobuf::io::CopyingOutputStreamAdaptor stream(&sink, 1 << 20);
-        bool ok = m.SerializeToZeroCopyStream(&stream);
+        bool ok = c.model.proto().SerializeToZeroCopyStream(&stream);
         ok = stream.Flush() && ok;
         if (!ok) {
             if (sink.error()) {
@@ -333,17 +340,61 @@ Result<void> write_conversion(Conversion& c, const fs::path& path) {
             return fail(path.string() + ": cannot serialize the model");
         }
     }
-    EDGESHIP_TRY(file.commit());
     c.report.output = path.string();
     c.report.output_bytes = sink.bytes();
     c.report.sha256 = sink.digest();
     return {};
 }
 
-Result<std::string> serialize_conversion(Conversion& c) {
+} // namespace
+
+Result<void> write_conversion(Conversion& c, const fs::path& path, const WriteOptions& options) {
+    auto& m = c.model.proto();
+    if (options.external_data == ExternalData::no) {
+        if (m.ByteSizeLong() > options.size_limit) {
+            return unexpected(too_large(path.string() + ": ", m.ByteSizeLong()));
+        }
+        EDGESHIP_TRY_ASSIGN(core::AtomicFile file, core::AtomicFile::create(path));
+        EDGESHIP_TRY(stream_model(c, file, path));
+        EDGESHIP_TRY(file.commit());
+        c.report.external_data.reset();
+        return {};
+    }
+    // reference/onnx.md §10.6: libonnx has no writer; move raw bytes out and set the fields ourselves.
+    const std::string location = external_data_location(path);
+    const fs::path data_path = path.parent_path() / location;
+    EDGESHIP_TRY_ASSIGN(core::AtomicFile data_file, core::AtomicFile::create(data_path));
+    auto info = move_to_external_data(m, data_file, location, options.external_threshold);
+    if (!info) {
+        return unexpected(std::move(info).error().context("writing " + data_path.string()));
+    }
+    if (m.ByteSizeLong() > options.size_limit) {
+        return unexpected(Error(path.string() + ": even with " + std::to_string(info->tensors) + " tensors in " + location +
+                                " the model is " + std::to_string(m.ByteSizeLong() >> 20) +
+                                " MiB, over protobuf's 2 GiB limit for one file")
+                              .hint("ONNX stores only tensors externally; node attributes (such as tree "
+                                    "ensembles' nodes) stay in the .onnx file"));
+    }
+    EDGESHIP_TRY_ASSIGN(core::AtomicFile file, core::AtomicFile::create(path));
+    EDGESHIP_TRY(stream_model(c, file, path));
+    // Both files are complete; the data goes first so the model never names a file that is not there.
+    EDGESHIP_TRY(data_file.commit());
+    if (auto committed = file.commit(); !committed) {
+        std::error_code ec;
+        fs::remove(data_path, ec);
+        return unexpected(std::move(committed).error());
+    }
+    c.report.external_data = *info;
+    return {};
+}
+
+Result<std::string> serialize_conversion(Conversion& c, const WriteOptions& options) {
     const auto& m = c.model.proto();
-    if (m.ByteSizeLong() > static_cast<std::size_t>(INT_MAX)) {
-        return fail("the model is larger than protobuf's 2 GiB limit");
+    if (options.external_data == ExternalData::yes) {
+        return fail("external data needs a file beside the model, not stdout", ExitCode::usage);
+    }
+    if (m.ByteSizeLong() > options.size_limit) {
+        return unexpected(too_large("", m.ByteSizeLong()));
     }
     std::string bytes;
     HashingSink sink(nullptr, &bytes);
@@ -385,6 +436,10 @@ nlohmann::json report_to_json(const ConvertReport& r) {
         {"output", r.output},
         {"output_bytes", r.output_bytes},
         {"sha256", r.sha256},
+        {"external_data", r.external_data ? nlohmann::json{{"location", r.external_data->location},
+                                                           {"bytes", r.external_data->bytes},
+                                                           {"tensors", r.external_data->tensors}}
+                                          : nlohmann::json(nullptr)},
     };
 }
 

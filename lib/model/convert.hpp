@@ -5,6 +5,7 @@
 
 #include "core/log.hpp"
 #include "core/result.hpp"
+#include "model/external_data.hpp"
 #include "model/tree_emitter.hpp"
 #include "model/tree_reader.hpp"
 
@@ -59,7 +60,8 @@ struct ConvertReport {
     std::int64_t ir_version = 0;
     std::string output;          ///< path written ("-" for stdout)
     std::uint64_t output_bytes = 0;
-    std::string sha256;          ///< of the written ONNX bytes
+    std::string sha256;          ///< of the written ONNX bytes (the .onnx file only)
+    std::optional<ExternalDataInfo> external_data; ///< set when the weights went to a side file
 };
 
 /// A converted model, validated and ready to write.
@@ -72,12 +74,27 @@ struct Conversion {
 /// readers and the emitter document them (1 unreadable/unsupported, 2 bad option values, 3 validation).
 Result<Conversion> convert_model(const ConvertOptions& options, const core::Logger& log = {});
 
-/// Serializes the model straight into an atomically written file (no full in-memory copy of the
-/// bytes), filling report.output, output_bytes and sha256. On error nothing is left at `path`.
-Result<void> write_conversion(Conversion& conversion, const std::filesystem::path& path);
+/// How a conversion is written.
+struct WriteOptions {
+    /// yes: initializers of at least `external_threshold` bytes go to "<output file name>.data" beside
+    /// the model (model/external_data.hpp), for models over protobuf's 2 GiB limit.
+    ExternalData external_data = ExternalData::no;
+    std::uint64_t external_threshold = k_external_threshold;
+    /// The largest .onnx file that may be written. Always protobuf's limit for users; tests lower it
+    /// to exercise the refusal without building 2 GiB models.
+    std::uint64_t size_limit = k_protobuf_limit;
+};
 
-/// Serializes to bytes (for `-o -`), filling the same report fields with output "-".
-Result<std::string> serialize_conversion(Conversion& conversion);
+/// Serializes the model straight into an atomically written file (no full in-memory copy of the
+/// bytes), filling report.output, output_bytes, sha256 and (with external data) external_data. With
+/// ExternalData::yes the model's weights move out of `conversion` into the side file; both files are
+/// complete before either is renamed into place. A model over `size_limit` is refused (exit 1) with a
+/// hint to pass --external-data. On error nothing is left at `path` (or at its .data file).
+Result<void> write_conversion(Conversion& conversion, const std::filesystem::path& path, const WriteOptions& options = {});
+
+/// Serializes to bytes (for `-o -`), filling the same report fields with output "-". External data
+/// needs a file beside the model, so only `options.size_limit` applies here.
+Result<std::string> serialize_conversion(Conversion& conversion, const WriteOptions& options = {});
 
 /// The report as JSON with stable snake_case fields.
 nlohmann::json report_to_json(const ConvertReport& report);

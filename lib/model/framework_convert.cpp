@@ -1,5 +1,7 @@
 #include "model/framework_convert.hpp"
 
+#include "model/external_data.hpp"
+
 #include "core/sha256.hpp"
 #include "model/framework_sklearn.hpp"
 #include "model/onnx_model.hpp"
@@ -206,15 +208,16 @@ Result<Conversion> torch_impl(const FrameworkConvertOptions& o, const core::Logg
     if (!loaded) {
         return unexpected(std::move(loaded).error().context(path + ": reading torch's export"));
     }
-    if (!external_data_refs(loaded->proto).empty()) {
-        return fail(path +
-                    ": torch exported the weights as external data (over 2 GiB), which the bridge does not "
-                    "carry over yet");
-    }
     if (auto findings = check_model(*loaded); !findings.empty()) {
         return fail(path + ": torch's export is not a valid model: " + findings.front().stage + ": " +
                         findings.front().message,
                     ExitCode::validation);
+    }
+    // Over 2 GiB torch writes the weights as external data beside its export in the scratch directory;
+    // read them in before the directory goes away (the output is written inline or, with
+    // --external-data, with a new side file: reference/onnx.md §10.6).
+    if (auto ext = load_external_data(loaded->proto, onnx_path.parent_path()); !ext) {
+        return unexpected(std::move(ext).error().context(path + ": reading torch's export"));
     }
     onnx::ModelProto m = std::move(loaded->proto);
     m.mutable_graph()->set_name(o.name.empty() ? o.input.stem().string() : o.name);

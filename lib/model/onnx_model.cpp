@@ -2,6 +2,7 @@
 
 #include "core/fs.hpp"
 #include "core/sha256.hpp"
+#include "model/external_data.hpp"
 
 #include <onnx/checker.h>
 #include <onnx/common/version.h>
@@ -89,20 +90,19 @@ std::vector<Finding> check_model(const LoadedModel& model, StrictShapes strict, 
     for (const auto& ref : external_data_refs(model.proto)) {
         fs::path p = model.path.parent_path() / ref.location;
         std::error_code ec;
-        if (ref.location.empty() || fs::path(ref.location).is_absolute() ||
-            ref.location.find("..") != std::string::npos) {
-            findings.push_back({"external_data", "tensor '" + ref.tensor + "': external data location '" +
-                                                     ref.location + "' must be a relative path inside the model's directory"});
+        // The same rule load_external_data applies (reference/onnx.md §10.6).
+        if (auto problem = external_location_problem(ref.location, model.path.parent_path()); !problem.empty()) {
+            findings.push_back({"external_data", "tensor '" + ref.tensor + "': " + problem});
             continue;
         }
         auto size = fs::file_size(p, ec);
         if (ec || !fs::is_regular_file(p, ec)) {
             findings.push_back({"external_data", "tensor '" + ref.tensor + "': external data file " + p.string() +
                                                      " is missing or unreadable"});
-        } else if (ref.offset + static_cast<std::uint64_t>(ref.length < 0 ? 0 : ref.length) > size) {
+        } else if (ref.offset > size || static_cast<std::uint64_t>(ref.length < 0 ? 0 : ref.length) > size - ref.offset) {
             findings.push_back({"external_data", "tensor '" + ref.tensor + "': external data " + p.string() +
                                                      " is shorter (" + std::to_string(size) +
-                                                     " bytes) than offset+length"});
+                                                     " bytes) than offset+length: truncated?"});
         }
     }
     if (!findings.empty()) {

@@ -21,7 +21,8 @@ struct LoadedModel {
 
 /// Reads and parses an .onnx file. Errors (exit 1) name the path and say what is wrong: missing, a
 /// directory, empty, not a protobuf (random bytes, truncated), or a protobuf that is not an ONNX model
-/// (no ir_version or no graph). External data is not loaded; see external_data_refs().
+/// (no ir_version or no graph). External data is not loaded; see external_data_refs() and
+/// load_model_with_data() (model/external_data.hpp).
 Result<LoadedModel> load_model(const std::filesystem::path& path);
 
 /// Serializes `model` and writes it atomically. Fails for models over protobuf's 2 GiB limit.

@@ -4,8 +4,11 @@
 #include "optimize/detail/tensor_data.hpp"
 
 #include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
 
 #include <cmath>
+#include <functional>
+#include <unordered_set>
 #include <cstring>
 #include <sstream>
 
@@ -47,6 +50,9 @@ struct Converter {
     std::set<std::string> pinned;
     std::unordered_map<std::string, bool> native16;  // float values only
     std::unordered_map<std::string, bool> is_float;
+    bool nested = false;                              // converting an If/Loop/Scan body
+    std::unordered_set<std::string> reserved;         // names of enclosing scopes
+    bool converted_here = false;                      // this graph's own nodes (not its bodies) compute in float16
 
     const onnx::OpSchema* schema_of(const onnx::NodeProto& n, std::int64_t opset) const {
         return onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(opset), "");
@@ -237,6 +243,167 @@ struct Converter {
         return fail("Constant node '" + n.name() + "' has no float value attribute");
     }
 
+    void merge(const Fp16Stats& s) {
+        stats.nodes_fp16 += s.nodes_fp16;
+        stats.nodes_fp32 += s.nodes_fp32;
+        for (const auto& [op, k] : s.kept_ops) {
+            stats.kept_ops[op] += k;
+        }
+        stats.casts_added += s.casts_added;
+        stats.tensors_converted += s.tensors_converted;
+        stats.values_clipped += s.values_clipped;
+        stats.values_flushed += s.values_flushed;
+        stats.subgraphs_fp16 += s.subgraphs_fp16;
+        stats.subgraphs_fp32 += s.subgraphs_fp32;
+    }
+
+    // One If/Loop/Scan body, converted as a model of its own: the values it reads from enclosing
+    // scopes become extra graph inputs (float32, pinned like every graph input and output), so the
+    // body's boundary keeps its types and the node that owns it needs no change. The extra inputs
+    // are removed afterwards.
+    // Type and shape of every value of this graph that lenient shape inference can find (the checker
+    // needs shapes on graph inputs, so a body's outer values need them too).
+    std::unordered_map<std::string, onnx::TypeProto> scope_types() const {
+        std::unordered_map<std::string, onnx::TypeProto> out;
+        onnx::ModelProto sk = detail::skeleton(model);
+        try {
+            onnx::ShapeInferenceOptions opts{false, 0, false};
+            onnx::shape_inference::InferShapes(sk, onnx::OpSchemaRegistry::Instance(), opts);
+        } catch (const std::exception&) {
+            // Lenient: the declared types remain.
+        }
+        const auto& g = sk.graph();
+        for (const auto* list : {&g.input(), &g.output(), &g.value_info()}) {
+            for (const auto& v : *list) {
+                out.emplace(v.name(), v.type());
+            }
+        }
+        for (const auto& t : g.initializer()) {
+            onnx::TypeProto tp;
+            tp.mutable_tensor_type()->set_elem_type(t.data_type());
+            auto* shape = tp.mutable_tensor_type()->mutable_shape();
+            for (auto d : t.dims()) {
+                shape->add_dim()->set_dim_value(d);
+            }
+            out.emplace(t.name(), std::move(tp));
+        }
+        return out;
+    }
+
+    Result<void> convert_body(onnx::GraphProto& body, const std::string& owner,
+                              const std::unordered_map<std::string, onnx::TypeProto>& scope, const core::Logger& log) {
+        std::set<std::string> defined, used;
+        std::function<void(const onnx::GraphProto&)> walk = [&](const onnx::GraphProto& gr) {
+            for (const auto& v : gr.input()) {
+                defined.insert(v.name());
+            }
+            for (const auto& t : gr.initializer()) {
+                defined.insert(t.name());
+            }
+            for (const auto& n : gr.node()) {
+                for (const auto& o : n.output()) {
+                    defined.insert(o);
+                }
+                for (const auto& i : n.input()) {
+                    used.insert(i);
+                }
+                for (const auto& a : n.attribute()) {
+                    if (a.has_g()) {
+                        walk(a.g());
+                    }
+                    for (const auto& sub : a.graphs()) {
+                        walk(sub);
+                    }
+                }
+            }
+            for (const auto& o : gr.output()) {
+                used.insert(o.name());
+            }
+        };
+        walk(body);
+        auto keep = [&](const std::string& why) {
+            ++stats.subgraphs_fp32;
+            log.debug("fp16: the body of " + owner + " stays float32: " + why);
+        };
+        std::vector<std::pair<std::string, const onnx::TypeProto*>> outer;
+        for (const auto& name : used) {
+            if (name.empty() || defined.contains(name)) {
+                continue;
+            }
+            auto it = scope.find(name);
+            if (it == scope.end() || (it->second.has_tensor_type() && !it->second.tensor_type().has_shape())) {
+                keep("the type or rank of the outer value '" + name + "' is unknown");
+                return {};
+            }
+            outer.emplace_back(name, &it->second);
+        }
+        std::unordered_set<std::string> names = reserved;
+        const detail::NameScope here(model.graph());
+        names.insert(here.used().begin(), here.used().end());
+
+        onnx::ModelProto wrapper;
+        wrapper.set_ir_version(model.ir_version());
+        *wrapper.mutable_opset_import() = model.opset_import();
+        wrapper.mutable_graph()->Swap(&body);
+        auto restore = [&]() {
+            for (std::size_t k = 0; k < outer.size(); ++k) {
+                wrapper.mutable_graph()->mutable_input()->RemoveLast();
+            }
+            body.Swap(wrapper.mutable_graph());
+        };
+        for (const auto& [name, type] : outer) {
+            auto* in = wrapper.mutable_graph()->add_input();
+            in->set_name(name);
+            *in->mutable_type() = *type;
+        }
+        if (std::string problem = detail::validation_problem(wrapper); !problem.empty()) {
+            restore();
+            keep("as a graph of its own it does not validate (" + problem + ")");
+            return {};
+        }
+        Converter inner{wrapper, options, {}, {}, {}, {}, {}, {}, true, std::move(names), false};
+        auto r = inner.run(log);
+        restore();
+        if (!r) {
+            return unexpected(std::move(r).error().context("the body of " + owner));
+        }
+        merge(*r);
+        if (inner.converted_here) {
+            ++stats.subgraphs_fp16;
+        } else {
+            ++stats.subgraphs_fp32;
+        }
+        return {};
+    }
+
+    Result<void> convert_bodies(const core::Logger& log) {
+        bool any_body = false;
+        for (const auto& n : model.graph().node()) {
+            any_body = any_body || detail::has_subgraph(n);
+        }
+        if (!any_body) {
+            return {}; // no extra shape inference for the common case
+        }
+        const auto scope = scope_types();
+        auto& g = *model.mutable_graph();
+        for (int k = 0; k < g.node_size(); ++k) {
+            auto& n = *g.mutable_node(k);
+            if (!detail::has_subgraph(n) || !is_default_domain(n.domain()) || options.block_list.contains(n.op_type())) {
+                continue;
+            }
+            const std::string owner = detail::describe_node(n, static_cast<std::size_t>(k));
+            for (auto& a : *n.mutable_attribute()) {
+                if (a.has_g()) {
+                    EDGESHIP_TRY(convert_body(*a.mutable_g(), owner, scope, log));
+                }
+                for (auto& sub : *a.mutable_graphs()) {
+                    EDGESHIP_TRY(convert_body(sub, owner, scope, log));
+                }
+            }
+        }
+        return {};
+    }
+
     Result<Fp16Stats> run(const core::Logger& log) {
         auto& g = *model.mutable_graph();
         for (const auto& t : g.initializer()) {
@@ -244,6 +411,7 @@ struct Converter {
                 return fail("tensor '" + t.name() + "': external data must be loaded before the float16 pass");
             }
         }
+        std::string before = detail::validation_problem(model);
         std::int64_t opset = detail::default_opset(model);
         types = detail::value_types(model);
         for (const auto& [name, t] : types) {
@@ -261,6 +429,9 @@ struct Converter {
         for (const auto& s : detail::names_used_by_subgraphs(g)) {
             pinned.insert(s);
         }
+        // Bodies first: they keep their boundary types, so the plan of this graph does not depend on
+        // them, and the Casts they add are named before this graph picks its own names.
+        EDGESHIP_TRY(convert_bodies(log));
 
         plans.reserve(static_cast<std::size_t>(g.node_size()));
         for (const auto& n : g.node()) {
@@ -320,6 +491,10 @@ struct Converter {
                 any_fp16 = true;
             }
         }
+        converted_here = any_fp16;
+        if (!any_fp16 && (nested || stats.subgraphs_fp16 > 0)) {
+            return stats; // nothing to do at this level (a body without float16-capable ops is fine)
+        }
         if (!any_fp16) {
             std::ostringstream kept;
             bool first = true;
@@ -334,10 +509,9 @@ struct Converter {
                                         "float16 form, and --fp16-allow OP lifts a default block"));
         }
 
-        std::string before = detail::validation_problem(model);
-
         // Rebuild the node list with Casts where a consumer wants the other precision.
         detail::NameScope names(g);
+        names.reserve(reserved);
         std::map<std::pair<std::string, bool>, std::string> version; // (value, fp16?) -> name holding it
         auto native_name = [&](const std::string& x) -> std::string {
             auto key = std::make_pair(x, native16[x]);
@@ -458,7 +632,7 @@ struct Converter {
 } // namespace
 
 Result<Fp16Stats> convert_to_float16(onnx::ModelProto& model, const Fp16Options& options, const core::Logger& log) {
-    Converter c{model, options, {}, {}, {}, {}, {}, {}};
+    Converter c{model, options, {}, {}, {}, {}, {}, {}, false, {}, false};
     return c.run(log);
 }
 

@@ -33,11 +33,15 @@ struct Fp16Stats {
     std::size_t tensors_converted = 0; ///< initializers and Constant values stored as float16
     std::size_t values_clipped = 0;    ///< weights clipped to ±max_finite
     std::size_t values_flushed = 0;    ///< tiny weights raised to ±min_positive
+    std::size_t subgraphs_fp16 = 0;    ///< If/Loop/Scan bodies with float16 compute inside
+    std::size_t subgraphs_fp32 = 0;    ///< bodies left float32 (nothing to convert, or types unknown)
 };
 
-/// Converts weights and compute of the main graph to float16 in place. Graph inputs and outputs keep
-/// their float32 types behind Cast nodes; blocked ops, other domains and control-flow nodes stay float32
-/// with Casts around them; Cast(to=FLOAT) nodes, Constant/ConstantOfShape values and value_info follow
+/// Converts weights and compute to float16 in place. Graph inputs and outputs keep their float32 types
+/// behind Cast nodes; blocked ops and other domains stay float32 with Casts around them. Control-flow
+/// nodes (If/Loop/Scan) stay float32 at their boundary, and each body is converted as a graph of its
+/// own whose formal inputs, outputs and outer-scope values keep their types (Casts inside the body), so
+/// types agree across the boundary; a body whose boundary types are unknown stays float32; Cast(to=FLOAT) nodes, Constant/ConstantOfShape values and value_info follow
 /// (onnxconverter-common#320). Weights must be loaded (no external data). The result is checked with
 /// the ONNX checker and strict shape inference; a failure there is an error (exit 1) and `model` is
 /// then unspecified. A model in which no op can compute in float16 is an error naming the kept ops.

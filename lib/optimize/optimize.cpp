@@ -5,7 +5,7 @@
 #include "optimize/calibration.hpp"
 #include "optimize/detail/tensor_data.hpp"
 
-#include <climits>
+#include <functional>
 #include <sstream>
 
 namespace edgeship::optimize {
@@ -29,18 +29,32 @@ Error usage(std::string msg) { return Error(std::move(msg), ExitCode::usage); }
 } // namespace
 
 std::pair<std::uint64_t, std::uint64_t> parameter_stats(const onnx::ModelProto& model) {
+    // Subgraph (If/Loop/Scan body) initializers count too, as in `inspect`.
     std::uint64_t count = 0, bytes = 0;
-    for (const auto& t : model.graph().initializer()) {
-        std::uint64_t n = detail::element_count(t);
-        count += n;
-        if (t.data_type() == onnx::TensorProto::STRING) {
-            for (const auto& s : t.string_data()) {
-                bytes += s.size();
+    std::function<void(const onnx::GraphProto&)> walk = [&](const onnx::GraphProto& g) {
+        for (const auto& t : g.initializer()) {
+            std::uint64_t n = detail::element_count(t);
+            count += n;
+            if (t.data_type() == onnx::TensorProto::STRING) {
+                for (const auto& s : t.string_data()) {
+                    bytes += s.size();
+                }
+            } else {
+                bytes += n * model::element_size(t.data_type());
             }
-        } else {
-            bytes += n * model::element_size(t.data_type());
         }
-    }
+        for (const auto& node : g.node()) {
+            for (const auto& a : node.attribute()) {
+                if (a.has_g()) {
+                    walk(a.g());
+                }
+                for (const auto& sub : a.graphs()) {
+                    walk(sub);
+                }
+            }
+        }
+    };
+    walk(model.graph());
     return {count, bytes};
 }
 
@@ -125,24 +139,24 @@ Result<OptimizeReport> apply(onnx::ModelProto& model, const OptimizeOptions& opt
     return report;
 }
 
+void stamp_external_data(onnx::ModelProto& model, OptimizeReport& report, const fs::path& output) {
+    report.steps.push_back("external-data");
+    set_metadata(model, "edgeship.optimize.steps", join(report.steps, ","));
+    set_metadata(model, "edgeship.optimize.external_data", model::external_data_location(output));
+}
+
 Result<OptimizeReport> optimize_file(const fs::path& input, const fs::path& output, const OptimizeOptions& options,
                                      const core::Logger& log, DryRun dry_run) {
     EDGESHIP_TRY(validate_options(options));
-    EDGESHIP_TRY_ASSIGN(auto loaded, model::load_model(input));
-    fs::path base = input.parent_path();
-    std::uint64_t external_before = external_data_bytes(loaded.proto, base);
-    if (auto r = load_external_data(loaded.proto, base); !r) {
-        return unexpected(std::move(r).error().context("reading " + input.string()));
-    }
+    std::uint64_t external_before = 0;
+    EDGESHIP_TRY_ASSIGN(auto loaded, model::load_model_with_data(input, &external_before));
     EDGESHIP_TRY_ASSIGN(auto report, apply(loaded.proto, options, log));
     report.input = input.string();
     report.size_before = loaded.file_size + external_before;
     set_metadata(loaded.proto, "edgeship.optimize.source_sha256", loaded.sha256);
     if (options.external_data == ExternalData::yes) {
-        report.steps.push_back("external-data");
-        set_metadata(loaded.proto, "edgeship.optimize.steps", join(report.steps, ","));
-        set_metadata(loaded.proto, "edgeship.optimize.external_data", output.filename().string() + ".data");
-    } else if (loaded.proto.ByteSizeLong() > static_cast<std::size_t>(INT_MAX)) {
+        stamp_external_data(loaded.proto, report, output);
+    } else if (loaded.proto.ByteSizeLong() > model::k_protobuf_limit) {
         return unexpected(Error(output.string() + ": the optimized model is " +
                                 std::to_string(loaded.proto.ByteSizeLong() >> 20) +
                                 " MiB, over protobuf's 2 GiB limit for one file")
@@ -188,7 +202,9 @@ nlohmann::json report_to_json(const OptimizeReport& r) {
                      {"casts_added", r.fp16->casts_added},
                      {"tensors_converted", r.fp16->tensors_converted},
                      {"values_clipped", r.fp16->values_clipped},
-                     {"values_flushed", r.fp16->values_flushed}};
+                     {"values_flushed", r.fp16->values_flushed},
+                     {"subgraphs_fp16", r.fp16->subgraphs_fp16},
+                     {"subgraphs_fp32", r.fp16->subgraphs_fp32}};
     } else {
         j["fp16"] = nullptr;
     }

@@ -22,7 +22,6 @@
 
 namespace edgeship::optimize {
 
-enum class ExternalData { no, yes };
 enum class DryRun { no, yes };
 
 /// What to do. Every field defaults to "leave the model alone".
@@ -69,7 +68,12 @@ Result<OptimizeReport> apply(onnx::ModelProto& model, const OptimizeOptions& opt
 Result<OptimizeReport> optimize_file(const std::filesystem::path& input, const std::filesystem::path& output,
                                      const OptimizeOptions& options, const core::Logger& log, DryRun dry_run = DryRun::no);
 
-/// Elements and bytes over all initializers (what `inspect` calls parameters).
+/// For a model about to be written to `output` with external data: adds the "external-data" step to
+/// `report` and stamps edgeship.optimize.steps and edgeship.optimize.external_data (the side file's
+/// name) on `model`. Shared by optimize_file and `convert --external-data`.
+void stamp_external_data(onnx::ModelProto& model, OptimizeReport& report, const std::filesystem::path& output);
+
+/// Elements and bytes over all initializers, subgraphs included (what `inspect` calls parameters).
 std::pair<std::uint64_t, std::uint64_t> parameter_stats(const onnx::ModelProto& model);
 
 /// The report as JSON with stable snake_case fields (docs/optimize.md).

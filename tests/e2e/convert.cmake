@@ -48,3 +48,8 @@ add_test(NAME e2e.convert.bench_smoke
   COMMAND ${_convert_python} "${PROJECT_SOURCE_DIR}/bench/convert/run.py" --edgeship "${EDGESHIP_EXE}"
           --trees 5 --depth 3 --runs 1 --smoke --workdir "${CMAKE_CURRENT_BINARY_DIR}/bench-convert-smoke")
 set_tests_properties(e2e.convert.bench_smoke PROPERTIES ENVIRONMENT "${EDGESHIP_TEST_ENV}" TIMEOUT 300)
+
+# External data (issue 4): convert --external-data, and every command reading external-data models.
+add_test(NAME e2e.convert.external_data
+  COMMAND bash "${E2E_DIR}/convert_external_data.sh" "${EDGESHIP_EXE}" "${PROJECT_SOURCE_DIR}")
+set_tests_properties(e2e.convert.external_data PROPERTIES ENVIRONMENT "${EDGESHIP_TEST_ENV}" TIMEOUT 300)

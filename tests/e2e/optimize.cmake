@@ -42,3 +42,9 @@ add_test(NAME e2e.optimize.bench_smoke
   COMMAND optimize_bench "${_opt_work}/mlp/mlp.onnx" "${_opt_work}/bench_smoke" --repeat 1)
 set_tests_properties(e2e.optimize.bench_smoke PROPERTIES FIXTURES_REQUIRED optimize_models TIMEOUT 120
   ENVIRONMENT "${EDGESHIP_TEST_ENV}" LABELS "e2e;optimize")
+
+# fp16 inside If/Loop bodies, parity through ONNX Runtime (models built at test time with python3-onnx).
+add_test(NAME e2e.optimize.fp16_subgraphs
+  COMMAND bash "${E2E_DIR}/optimize_fp16_subgraphs.sh" ${EDGESHIP_EXE} "${PROJECT_SOURCE_DIR}")
+set_tests_properties(e2e.optimize.fp16_subgraphs PROPERTIES TIMEOUT 300
+  ENVIRONMENT "${EDGESHIP_TEST_ENV}" LABELS "e2e;optimize")

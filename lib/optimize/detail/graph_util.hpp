@@ -24,6 +24,10 @@ public:
     explicit NameScope(const onnx::GraphProto& g);
     /// `base` itself when free, else base_1, base_2…
     std::string make(const std::string& base);
+    /// Every name seen or handed out so far.
+    const std::unordered_set<std::string>& used() const { return m_used; }
+    /// Marks names of enclosing scopes as taken (a subgraph must not redefine them).
+    void reserve(const std::unordered_set<std::string>& names) { m_used.insert(names.begin(), names.end()); }
 
 private:
     std::unordered_set<std::string> m_used;

@@ -1,5 +1,6 @@
 #include "optimize/detail/tensor_data.hpp"
 
+#include "model/external_data.hpp"
 #include "model/onnx_model.hpp"
 
 #include <bit>
@@ -7,17 +8,9 @@
 
 namespace edgeship::optimize::detail {
 
-static_assert(std::endian::native == std::endian::little, "raw_data is little-endian; big-endian hosts need byte swaps");
-
 using T = onnx::TensorProto;
 
-std::uint64_t element_count(const onnx::TensorProto& t) {
-    std::uint64_t n = 1;
-    for (auto d : t.dims()) {
-        n *= static_cast<std::uint64_t>(d < 0 ? 0 : d);
-    }
-    return n;
-}
+std::uint64_t element_count(const onnx::TensorProto& t) { return model::tensor_element_count(t); }
 
 namespace {
 
@@ -134,15 +127,7 @@ Result<std::vector<std::int64_t>> int64_values(const onnx::TensorProto& t) {
     return out;
 }
 
-void clear_data(onnx::TensorProto& t) {
-    t.clear_raw_data();
-    t.clear_float_data();
-    t.clear_double_data();
-    t.clear_int32_data();
-    t.clear_int64_data();
-    t.clear_uint64_data();
-    t.clear_string_data();
-}
+void clear_data(onnx::TensorProto& t) { model::clear_tensor_data(t); }
 
 void set_float_values(onnx::TensorProto& t, std::span<const float> values) {
     clear_data(t);
@@ -152,36 +137,7 @@ void set_float_values(onnx::TensorProto& t, std::span<const float> values) {
 
 Result<std::string> raw_bytes(const onnx::TensorProto& t) {
     EDGESHIP_TRY(check_loaded(t));
-    if (t.has_raw_data()) {
-        return t.raw_data();
-    }
-    auto pack = [](const auto& field, auto tag) {
-        using V = decltype(tag);
-        std::string out(static_cast<std::size_t>(field.size()) * sizeof(V), '\0');
-        for (int i = 0; i < field.size(); ++i) {
-            V v = static_cast<V>(field.Get(i));
-            std::memcpy(out.data() + static_cast<std::size_t>(i) * sizeof(V), &v, sizeof(V));
-        }
-        return out;
-    };
-    switch (t.data_type()) {
-    case T::FLOAT: return pack(t.float_data(), float{});
-    case T::DOUBLE: return pack(t.double_data(), double{});
-    case T::INT64: return pack(t.int64_data(), std::int64_t{});
-    case T::UINT64: return pack(t.uint64_data(), std::uint64_t{});
-    case T::UINT32: return pack(t.uint64_data(), std::uint32_t{});
-    case T::INT32: return pack(t.int32_data(), std::int32_t{});
-    case T::INT16: return pack(t.int32_data(), std::int16_t{});
-    case T::UINT16:
-    case T::FLOAT16:
-    case T::BFLOAT16: return pack(t.int32_data(), std::uint16_t{});
-    case T::INT8: return pack(t.int32_data(), std::int8_t{});
-    case T::UINT8:
-    case T::BOOL: return pack(t.int32_data(), std::uint8_t{});
-    default:
-        return fail("tensor '" + t.name() + "': element type " + model::element_type_name(t.data_type()) +
-                    " cannot be stored as raw bytes");
-    }
+    return model::tensor_raw_bytes(t);
 }
 
 std::uint16_t float_to_half(float v) {

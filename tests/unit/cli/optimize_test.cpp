@@ -45,7 +45,7 @@ TEST(OptimizeParse, BindsFlags) {
     EXPECT_EQ(seen.passes.fp16_block, (std::vector<std::string>{"Add,Mul"}));
     EXPECT_EQ(seen.passes.fp16_allow, (std::vector<std::string>{"ReduceMean"}));
     EXPECT_EQ(seen.opset, 17);
-    EXPECT_TRUE(seen.external_data);
+    EXPECT_TRUE(seen.passes.external_data);
     EXPECT_TRUE(seen.json);
     EXPECT_TRUE(seen.dry_run);
     EXPECT_EQ(seen.passes.quantize, "");

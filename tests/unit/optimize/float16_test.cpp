@@ -152,5 +152,72 @@ two (float[N, 2] x) => (float[N, 2] h, float[N, 2] y) <float[2] w = {2, 3}> {
     EXPECT_EQ(detail::validation_problem(m), "");
 }
 
+// If bodies: converted as graphs of their own, the boundary (branch outputs, the outer value h, the
+// If node) keeps float32.
+constexpr const char* k_if_model = R"(
+<ir_version: 7, opset_import: ["" : 13]>
+g (float[N, 4] x, bool c) => (float[N, 2] y) <float[4, 4] w0 = {1,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,0,1}> {
+  h = MatMul(x, w0)
+  y = If(c) <then_branch = g1 () => (float[N, 2] t) <float[4, 2] w1 = {1,2,3,4,5,6,7,8}> {
+      t0 = MatMul(h, w1)
+      t = Relu(t0)
+    }, else_branch = g2 () => (float[N, 2] e) <float[4, 2] w2 = {1,1,1,1,2,2,2,2}, float[2] b = {0.5, 1}> {
+      m = MatMul(h, w2)
+      e = Add(m, b)
+    }>
+}
+)";
+
+TEST(Float16, IfBodiesAreConvertedBehindTheirBoundary) {
+    auto m = test::parse_onnx_text(k_if_model);
+    auto stats = convert_to_float16(m, {}, {});
+    ASSERT_TRUE(stats) << stats.error().what();
+    EXPECT_EQ(stats->subgraphs_fp16, 2u);
+    EXPECT_EQ(stats->subgraphs_fp32, 0u);
+    EXPECT_EQ(stats->kept_ops.at("If"), 1u);
+    EXPECT_EQ(detail::validation_problem(m), "");
+    const onnx::NodeProto* if_node = nullptr;
+    for (const auto& n : m.graph().node()) {
+        if (n.op_type() == "If") {
+            if_node = &n;
+        }
+    }
+    ASSERT_NE(if_node, nullptr);
+    EXPECT_EQ(if_node->output(0), "y");
+    for (const auto& a : if_node->attribute()) {
+        const auto& body = a.g();
+        for (const auto& t : body.initializer()) {
+            EXPECT_EQ(t.data_type(), TP::FLOAT16) << a.name() << " " << t.name();
+        }
+        EXPECT_EQ(body.output(0).type().tensor_type().elem_type(), TP::FLOAT) << a.name();
+        EXPECT_EQ(body.input_size(), 0) << a.name(); // the outer value h did not become a formal input
+        // h comes in float32 and is cast inside; the result is cast back before it leaves the body.
+        auto ops = std::vector<std::string>();
+        for (const auto& n : body.node()) {
+            ops.push_back(n.op_type());
+        }
+        EXPECT_EQ(ops.front(), "Cast") << a.name();
+        EXPECT_EQ(body.node(0).input(0), "h") << a.name();
+        EXPECT_EQ(ops.back(), "Cast") << a.name();
+    }
+    // The main graph still hands h to the bodies in float32 (a Cast restores the pinned name).
+    EXPECT_EQ(test::find_initializer(m, "w0")->data_type(), TP::FLOAT16);
+}
+
+TEST(Float16, BlockingIfKeepsItsBodiesFloat32) {
+    auto m = test::parse_onnx_text(k_if_model);
+    Fp16Options o;
+    o.block_list.insert("If");
+    auto stats = convert_to_float16(m, o, {});
+    ASSERT_TRUE(stats) << stats.error().what();
+    EXPECT_EQ(stats->subgraphs_fp16, 0u);
+    for (const auto& a : m.graph().node(m.graph().node_size() - 1).attribute()) {
+        for (const auto& t : a.g().initializer()) {
+            EXPECT_EQ(t.data_type(), TP::FLOAT) << t.name();
+        }
+    }
+    EXPECT_EQ(detail::validation_problem(m), "");
+}
+
 } // namespace
 } // namespace edgeship::optimize
