@@ -4,8 +4,10 @@
 #include "cli/convert_commands.hpp"
 #include "cli/iothub_commands.hpp"
 #include "cli/optimize_commands.hpp"
+#include "cli/registry_commands.hpp"
 #include "cli/settings_catalog.hpp"
 #include "cli/solution_commands.hpp"
+#include "cli/transfer_commands.hpp"
 #include "core/cancel.hpp"
 #include "core/exit_code.hpp"
 
@@ -36,17 +38,22 @@ Documentation: docs/cli.md and one page per command in docs/.)";
 
 using Registrar = void (*)(CLI::App&, Context&);
 
-// The command table: the single list of commands, in help order.
+// The command table: the single list of commands, in help order (the pipeline's order: ship first, then
+// its steps as commands, then the hub and shell helpers).
 const std::vector<std::pair<const char*, Registrar>>& command_table() {
     static const std::vector<std::pair<const char*, Registrar>> table = {
-        {"inspect", [](CLI::App& a, Context& c) { register_inspect(a, c, run_inspect); }},
-        {"check", [](CLI::App& a, Context& c) { register_check(a, c, run_check); }},
         {"convert", [](CLI::App& a, Context& c) { register_convert(a, c, run_convert); }},
         {"optimize", [](CLI::App& a, Context& c) { register_optimize(a, c, run_optimize); }},
+        {"inspect", [](CLI::App& a, Context& c) { register_inspect(a, c, run_inspect); }},
+        {"check", [](CLI::App& a, Context& c) { register_check(a, c, run_check); }},
         {"init", [](CLI::App& a, Context& c) { register_init(a, c, run_init); }},
         {"module", [](CLI::App& a, Context& c) { register_module(a, c, run_module_add); }},
         {"gen", [](CLI::App& a, Context& c) { register_gen(a, c, run_gen); }},
         {"validate", [](CLI::App& a, Context& c) { register_validate(a, c, run_validate); }},
+        {"push", [](CLI::App& a, Context& c) { register_push(a, c, run_push); }},
+        {"pull", [](CLI::App& a, Context& c) { register_pull(a, c, run_pull); }},
+        {"login", [](CLI::App& a, Context& c) { register_login(a, c, run_login); }},
+        {"logout", [](CLI::App& a, Context& c) { register_logout(a, c, run_logout); }},
         {"deploy", [](CLI::App& a, Context& c) { register_deploy(a, c, run_deploy); }},
         {"deployment", [](CLI::App& a, Context& c) { register_deployment(a, c, deployment_runners()); }},
         {"status", [](CLI::App& a, Context& c) { register_status(a, c, run_status); }},

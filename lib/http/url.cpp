@@ -88,4 +88,55 @@ std::string url_scheme(std::string_view url) {
     return s;
 }
 
+std::string url_origin(std::string_view url) {
+    std::string scheme = url_scheme(url);
+    if (scheme.empty()) {
+        return "";
+    }
+    std::string_view rest = url.substr(url.find("://") + 3);
+    std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+    if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+        authority.remove_prefix(at + 1); // user:password@ is not part of the origin
+    }
+    std::string host(authority);
+    for (auto& c : host) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    // A port is present when the last ':' comes after any IPv6 literal's closing bracket.
+    auto colon = host.rfind(':');
+    auto bracket = host.rfind(']');
+    bool has_port = colon != std::string::npos && (bracket == std::string::npos || colon > bracket);
+    if (!has_port) {
+        host += scheme == "https" ? ":443" : scheme == "http" ? ":80" : "";
+    }
+    return scheme + "://" + host;
+}
+
+std::string resolve_url(std::string_view base, std::string_view location) {
+    if (!url_scheme(location).empty()) {
+        return std::string(location);
+    }
+    std::string scheme = url_scheme(base);
+    if (location.starts_with("//")) {
+        return scheme + ":" + std::string(location);
+    }
+    auto after_scheme = base.find("://");
+    if (after_scheme == std::string_view::npos) {
+        return std::string(location);
+    }
+    auto path_start = base.find_first_of("/?#", after_scheme + 3);
+    std::string_view authority_part = base.substr(0, path_start);
+    if (location.starts_with("/")) {
+        return std::string(authority_part) + std::string(location);
+    }
+    std::string_view path = path_start == std::string_view::npos ? std::string_view("/") : base.substr(path_start);
+    path = path.substr(0, path.find_first_of("?#"));
+    if (location.starts_with("?")) {
+        return std::string(authority_part) + std::string(path) + std::string(location);
+    }
+    auto slash = path.rfind('/');
+    std::string dir = slash == std::string_view::npos ? "/" : std::string(path.substr(0, slash + 1));
+    return std::string(authority_part) + dir + std::string(location);
+}
+
 } // namespace edgeship::http

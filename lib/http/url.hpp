@@ -27,6 +27,15 @@ std::string build_url(std::string_view base, const std::vector<std::string>& seg
 /// The URL without its query string and fragment, for short error messages.
 std::string strip_query(std::string_view url);
 
+/// "scheme://host[:port]" of an absolute URL (lower-cased scheme and host, default port made explicit:
+/// https → 443, http → 80), so two URLs on the same origin compare equal. Empty when not absolute.
+std::string url_origin(std::string_view url);
+
+/// Resolves a Location header against the URL of the request that returned it (RFC 3986 §5.2 for the
+/// forms registries use): absolute ("https://h/p?q"), scheme-relative ("//h/p"), absolute-path
+/// ("/v2/x?_state=…"), or relative to the base's directory. The query is kept as sent.
+std::string resolve_url(std::string_view base, std::string_view location);
+
 /// Splits "https://host:port/path" into scheme ("https") and the rest; empty scheme when none.
 std::string url_scheme(std::string_view url);
 

@@ -55,6 +55,9 @@ Result<LayerBlobWriter> LayerBlobWriter::create(const std::filesystem::path& out
         EDGESHIP_TRY_ASSIGN(auto gz, GzipCompressor::create(impl->options.gzip));
         impl->gzip.emplace(std::move(gz));
     }
+    if (impl->options.on_temp_file) {
+        impl->options.on_temp_file(impl->file.path());
+    }
     return LayerBlobWriter(std::move(impl));
 }
 

@@ -34,6 +34,11 @@ struct BlobWriterOptions {
     std::uint64_t expected_total = 0;                           ///< fills Progress::total_in
     const core::CancelToken* cancel = &core::CancelToken::global(); ///< polled per chunk; may be null
     bool sync = true;                                           ///< fsync before the rename
+    /// Optional: called once, before any byte is written, with the temporary file the blob grows in
+    /// (LayerBlobWriter only). Together with `progress` (Progress::bytes_out = bytes already written to
+    /// that file) this lets another thread upload the blob while it is compressed (§9.8). The file is
+    /// renamed to LayerBlob::path by commit(); a reader should open it from this callback.
+    std::function<void(const std::filesystem::path&)> on_temp_file;
 };
 
 /// A finished layer blob on disk.

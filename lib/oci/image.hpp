@@ -19,6 +19,9 @@ struct ImageLayer {
     Digest diff_id;        ///< sha256 of the uncompressed tar (config rootfs.diff_ids entry)
     std::filesystem::path path;
     std::optional<std::uint64_t> uncompressed_size; ///< known when edgeship built or scanned the layer
+    /// Set, with `path` empty, for a layer that stays in a registry ("host/repo" holding it): a base image
+    /// read with registry::Registry::get_image. Pushes HEAD-skip or mount it instead of reading a file.
+    std::string source_repository;
 
     /// A layer just built by build_layer / LayerBlobWriter, with the media type of `format`.
     static ImageLayer from_blob(const LayerBlob& blob, ManifestFormat format);

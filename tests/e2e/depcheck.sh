@@ -19,6 +19,8 @@ declare -A allowed=(
   [templates]="core"
   [manifest]="core templates"
   [solution]="core templates manifest model"
+  [imagebuild]="core oci solution"
+  [pipeline]="core model optimize http oci registry iothub templates manifest solution imagebuild"
 )
 
 # grep, minus comment lines ("file:line:   // …").
