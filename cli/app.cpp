@@ -1,5 +1,6 @@
 #include "cli/app.hpp"
 
+#include "cli/build_commands.hpp"
 #include "cli/commands.hpp"
 #include "cli/convert_commands.hpp"
 #include "cli/iothub_commands.hpp"
@@ -50,8 +51,10 @@ const std::vector<std::pair<const char*, Registrar>>& command_table() {
         {"module", [](CLI::App& a, Context& c) { register_module(a, c, run_module_add); }},
         {"gen", [](CLI::App& a, Context& c) { register_gen(a, c, run_gen); }},
         {"validate", [](CLI::App& a, Context& c) { register_validate(a, c, run_validate); }},
+        {"build", [](CLI::App& a, Context& c) { register_build(a, c, run_build); }},
         {"push", [](CLI::App& a, Context& c) { register_push(a, c, run_push); }},
         {"pull", [](CLI::App& a, Context& c) { register_pull(a, c, run_pull); }},
+        {"export", [](CLI::App& a, Context& c) { register_export(a, c, run_export); }},
         {"login", [](CLI::App& a, Context& c) { register_login(a, c, run_login); }},
         {"logout", [](CLI::App& a, Context& c) { register_logout(a, c, run_logout); }},
         {"deploy", [](CLI::App& a, Context& c) { register_deploy(a, c, run_deploy); }},

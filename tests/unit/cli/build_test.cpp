@@ -1,0 +1,188 @@
+#include "cli/app.hpp"
+#include "cli/build_commands.hpp"
+#include "cli/io.hpp"
+#include "core/sha256.hpp"
+#include "imagebuild/fixture.hpp"
+#include "oci/docker_archive.hpp"
+#include "oci/layout.hpp"
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace edgeship::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using test::TempDir;
+
+// Parse only: a hook captures the options, nothing runs.
+BuildOptions parse_build(const std::vector<std::string>& args) {
+    FakeIo fake;
+    Context ctx(fake.io, {});
+    CLI::App app;
+    BuildOptions captured;
+    register_build(app, ctx, [&](const BuildOptions& o, Context&) -> Result<void> {
+        captured = o;
+        return {};
+    });
+    std::vector<std::string> argv = {"build"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<std::string> rev(argv.rbegin(), argv.rend());
+    app.parse(rev);
+    EXPECT_TRUE(ctx.action);
+    EXPECT_TRUE(ctx.action());
+    return captured;
+}
+
+TEST(BuildCommand, ParsesFlags) {
+    auto o = parse_build({"scoring", "other", "--solution", "pm", "--platform", "amd64", "--platform", "arm64v8", "--base",
+                          "oci:base:3.11", "--model", "m.onnx", "--oci-layout", "out", "--format", "docker", "--json"});
+    EXPECT_EQ(o.modules, (std::vector<std::string>{"scoring", "other"}));
+    EXPECT_EQ(o.solution, "pm");
+    EXPECT_EQ(o.platforms, (std::vector<std::string>{"amd64", "arm64v8"}));
+    EXPECT_EQ(o.base, "oci:base:3.11");
+    EXPECT_EQ(o.model, "m.onnx");
+    EXPECT_EQ(o.oci_layout, "out");
+    EXPECT_EQ(o.format, "docker");
+    EXPECT_TRUE(o.json);
+    EXPECT_FALSE(o.push);
+    auto p = parse_build({"--push", "--plain-http"});
+    EXPECT_TRUE(p.push);
+    EXPECT_TRUE(p.registry.plain_http);
+    EXPECT_EQ(p.solution, ".");
+    EXPECT_EQ(p.format, "oci");
+}
+
+class BuildRun : public ::testing::Test {
+protected:
+    void SetUp() override {
+        sol = test::make_solution(dir / "pm", {"amd64", "arm64v8"});
+        test::make_base_layout(dir / "base", {"amd64", "arm64"});
+        base = "oci:" + (dir / "base").string() + ":3.11";
+    }
+    int run_cli(const std::vector<std::string>& args, FakeIo& fake, core::Environment env = {}) {
+        return run(args, fake.io, std::move(env));
+    }
+    TempDir dir;
+    fs::path sol;
+    std::string base;
+};
+
+TEST_F(BuildRun, WritesImagesAndIndexIntoAnOciLayout) {
+    FakeIo fake;
+    const auto out = dir / "out";
+    int rc = run_cli({"build", "--solution", sol.string(), "--base", base, "--oci-layout", out.string()}, fake);
+    ASSERT_EQ(rc, 0) << fake.err.str();
+    auto layout = oci::OciLayout::open(out).value();
+    EXPECT_EQ(layout.tags(), (std::vector<std::string>{"0.0.1-amd64", "0.0.1-arm64v8", "0.0.1"}));
+    auto amd = layout.load_image("0.0.1-amd64").value();
+    oci::LoadOptions lo;
+    lo.platform = oci::Platform::parse("arm64v8").value();
+    lo.verify_diff_ids = true;
+    auto arm = layout.load_image("0.0.1", lo).value();
+    EXPECT_EQ(arm.parsed_config.architecture, "arm64");
+    EXPECT_EQ(fake.out.str(), "localhost:5000/scoring:0.0.1-amd64@" + amd.manifest.descriptor.digest.str() + "\n" +
+                                  "localhost:5000/scoring:0.0.1-arm64v8@" + arm.manifest.descriptor.digest.str() + "\n" +
+                                  "localhost:5000/scoring:0.0.1@" + layout.find("0.0.1")->digest.str() + "\n");
+    EXPECT_NE(fake.err.str().find("scoring: model layer sha256:"), std::string::npos);
+    EXPECT_NE(fake.err.str().find("built 2 images and 1 index into " + out.string() + "\n"), std::string::npos);
+    // no staging directory left behind
+    for (const auto& e : fs::directory_iterator(dir.path())) {
+        EXPECT_EQ(e.path().filename().string().rfind(".edgeship-build-", 0), std::string::npos) << e.path();
+    }
+}
+
+TEST_F(BuildRun, JsonContainerTagAndSourceDateEpoch) {
+    FakeIo fake;
+    int rc = run_cli({"build", "scoring", "--solution", sol.string(), "--platform", "arm64v8", "--base", base,
+                      "--oci-layout", (dir / "out").string(), "--json", "-q"},
+                     fake, {{"CONTAINER_TAG", "ci7"}, {"SOURCE_DATE_EPOCH", "1700000000"}});
+    ASSERT_EQ(rc, 0) << fake.err.str();
+    EXPECT_EQ(fake.err.str(), "");
+    auto j = nlohmann::json::parse(fake.out.str());
+    ASSERT_EQ(j["images"].size(), 1u);
+    const auto& i = j["images"][0];
+    EXPECT_EQ(i["reference"], "localhost:5000/scoring:0.0.1-ci7-arm64v8");
+    EXPECT_EQ(i["platform"], "arm64v8");
+    EXPECT_EQ(i["module"], "scoring");
+    ASSERT_EQ(i["layers"].size(), 4u);
+    EXPECT_EQ(i["layers"][2]["role"], "model");
+    EXPECT_EQ(i["layers"][3]["role"], "app");
+    EXPECT_EQ(i["model"]["file"], "model.onnx");
+    EXPECT_EQ(i["model"]["sha256"], core::sha256_file(test::example_model()).value());
+    EXPECT_EQ(j["indexes"].size(), 0u);
+    auto img = oci::OciLayout::open(dir / "out").value().load_image("0.0.1-ci7-arm64v8").value();
+    EXPECT_EQ(img.parsed_config.created, "2023-11-14T22:13:20Z");
+    EXPECT_EQ(img.parsed_config.config.labels.at("org.opencontainers.image.version"), "0.0.1-ci7");
+    EXPECT_EQ(i["digest"], img.manifest.descriptor.digest.str());
+}
+
+TEST_F(BuildRun, ArchiveAndExportAreLoadableDockerArchives) {
+    FakeIo fake;
+    int rc = run_cli({"export", "scoring", "--solution", sol.string(), "--base", base, "--archive",
+                      (dir / "scoring.tar").string()},
+                     fake);
+    ASSERT_EQ(rc, 0) << fake.err.str();
+    fs::create_directories(dir / "stage");
+    auto read = oci::read_docker_archive(dir / "scoring.tar", dir / "stage").value();
+    EXPECT_EQ(read.repo_tags, (std::vector<std::string>{"localhost:5000/scoring:0.0.1-amd64"}));
+    EXPECT_EQ(read.image.layers.size(), 4u);
+    EXPECT_EQ(read.image.parsed_config.config.cmd, (std::vector<std::string>{"python", "-m", "app.main"}));
+
+    FakeIo two;
+    rc = run_cli({"build", "--solution", sol.string(), "--base", base, "--archive", (dir / "both.tar").string()}, two);
+    EXPECT_EQ(rc, 2);
+    EXPECT_EQ(two.err.str(), "edgeship: error: build: --archive holds one image, and 2 were asked for\n"
+                             "hint: name one module and one --platform (or use 'edgeship export MODULE --archive FILE')\n");
+    EXPECT_FALSE(fs::exists(dir / "both.tar"));
+}
+
+TEST_F(BuildRun, BadInputsWriteNothing) {
+    const auto out = dir / "out";
+    auto expect_fail = [&](std::vector<std::string> args, int code, const std::string& err, core::Environment env = {}) {
+        FakeIo fake;
+        int rc = run_cli(args, fake, std::move(env));
+        EXPECT_EQ(rc, code) << fake.err.str();
+        EXPECT_EQ(fake.err.str(), err);
+        EXPECT_EQ(fake.out.str(), "");
+        EXPECT_FALSE(fs::exists(out));
+    };
+    const std::string s = sol.string();
+    const std::string o = out.string();
+    expect_fail({"build", "nosuch", "--solution", s, "--base", base, "--oci-layout", o}, 1,
+                "edgeship: error: build: no module 'nosuch' in " + s + "/modules (have: scoring)\n");
+    expect_fail({"build", "--solution", s, "--base", base}, 2,
+                "edgeship: error: build: choose one output: --push, --oci-layout DIR or --archive FILE\n");
+    expect_fail({"build", "--solution", s, "--platform", "arm32v7", "--base", base, "--oci-layout", o}, 1,
+                "edgeship: error: build scoring: " + s + "/modules/scoring/module.json has no platform 'arm32v7' (has: "
+                "amd64, amd64.debug, arm64v8)\n");
+    expect_fail({"build", "--solution", s, "--oci-layout", o}, 1,
+                "edgeship: error: build: module scoring: no base image for platform amd64: a daemonless build appends "
+                "layers and cannot run the Dockerfile's RUN steps, so the base must already hold python3 with the packages "
+                "of requirements.txt (onnxruntime, numpy) installed, e.g. the Dockerfile's first stage (pip install "
+                "--prefix=/install, copied to /usr/local) built once and pushed\n"
+                "hint: pass --base REF (oci:DIR[:TAG], docker-archive:FILE or registry/repo:tag), or set \"edgeship\": "
+                "{\"baseImage\": {\"amd64\": \"REF\"}} in " + s + "/modules/scoring/module.json\n");
+    expect_fail({"build", "--solution", s, "--model", (dir / "none.onnx").string(), "--base", base, "--oci-layout", o}, 1,
+                "edgeship: error: build scoring: --model " + (dir / "none.onnx").string() + ": no such file\n");
+    expect_fail({"build", "--solution", s, "--base", base, "--oci-layout", o}, 1,
+                "edgeship: error: SOURCE_DATE_EPOCH=\"yesterday\": must be a non-negative integer (seconds since 1970-01-01 UTC)\n",
+                {{"SOURCE_DATE_EPOCH", "yesterday"}});
+    // a base without arm64: amd64 builds fine, arm64v8 fails, and nothing at all is written
+    test::make_base_layout(dir / "amd-only", {"amd64"});
+    FakeIo fake;
+    int rc = run_cli({"build", "--solution", s, "--base", "oci:" + (dir / "amd-only").string(), "--oci-layout", o}, fake);
+    EXPECT_EQ(rc, 1);
+    EXPECT_NE(fake.err.str().find("no image for platform linux/arm64/v8 (has: linux/amd64)"), std::string::npos)
+        << fake.err.str();
+    EXPECT_FALSE(fs::exists(out));
+    // the model is missing
+    fs::remove(sol / "modules/scoring/model/model.onnx");
+    expect_fail({"build", "--solution", s, "--base", base, "--oci-layout", o}, 1,
+                "edgeship: error: build scoring: " + s + "/modules/scoring/model: no .onnx model\n"
+                "hint: copy the model there, or pass --model FILE\n");
+}
+
+} // namespace
+} // namespace edgeship::cli

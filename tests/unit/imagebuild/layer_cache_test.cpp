@@ -1,0 +1,81 @@
+#include "imagebuild/layer_cache.hpp"
+
+#include "core/sha256.hpp"
+#include "oci/layer.hpp"
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+namespace edgeship::imagebuild {
+namespace {
+
+namespace fs = std::filesystem;
+using test::TempDir;
+
+ModuleSources sources_for(const fs::path& model) {
+    ModuleSources s;
+    s.model_entries.push_back(oci::LayerEntry::directory("app/model"));
+    s.model_entries.push_back(oci::LayerEntry::file("app/model/model.onnx", model));
+    s.model.source = model;
+    s.model.file = "model.onnx";
+    s.model.sha256 = core::sha256_file(model).value();
+    s.model.size = fs::file_size(model);
+    return s;
+}
+
+TEST(LayerCache, DirFromXdgThenHome) {
+    EXPECT_EQ(layer_cache_dir({{"XDG_CACHE_HOME", "/x/cache"}, {"HOME", "/h"}}), fs::path("/x/cache/edgeship/layers"));
+    EXPECT_EQ(layer_cache_dir({{"XDG_CACHE_HOME", "relative"}, {"HOME", "/h"}}), fs::path("/h/.cache/edgeship/layers"));
+    EXPECT_TRUE(layer_cache_dir({}).empty());
+}
+
+TEST(LayerCache, KeyFollowsEveryInput) {
+    TempDir dir;
+    test::write_text(dir / "model.onnx", "weights-1");
+    auto s = sources_for(dir / "model.onnx");
+    oci::LayerOptions o;
+    const auto k = model_layer_key(s, o).value();
+    EXPECT_EQ(model_layer_key(s, o).value(), k); // stable
+    auto level = o;
+    level.blob.gzip.level = 2;
+    EXPECT_NE(model_layer_key(s, level).value(), k);
+    auto epoch = o;
+    epoch.source_date_epoch = 1700000000;
+    EXPECT_NE(model_layer_key(s, epoch).value(), k);
+    auto moved = s;
+    moved.model_entries[1].path = "app/model/other.onnx";
+    EXPECT_NE(model_layer_key(moved, o).value(), k);
+    auto mode = s;
+    mode.model_entries[1].mode = 0600;
+    EXPECT_NE(model_layer_key(mode, o).value(), k);
+    test::write_text(dir / "model.onnx", "weights-2");
+    EXPECT_NE(model_layer_key(sources_for(dir / "model.onnx"), o).value(), k);
+}
+
+TEST(LayerCache, StoreLoadRoundTripAndBadEntries) {
+    TempDir dir;
+    test::write_text(dir / "model.onnx", "weights");
+    auto s = sources_for(dir / "model.onnx");
+    oci::LayerOptions o;
+    fs::create_directories(dir / "blobs");
+    auto blob = oci::build_layer(s.model_entries, dir / "blobs", o).value();
+    const auto cache = dir / "cache" / "layers";
+    const auto key = model_layer_key(s, o).value();
+    EXPECT_FALSE(load_cached_layer(cache, key));
+    ASSERT_TRUE(store_cached_layer(cache, key, blob));
+    auto hit = load_cached_layer(cache, key);
+    ASSERT_TRUE(hit);
+    EXPECT_EQ(hit->digest, blob.digest);
+    EXPECT_EQ(hit->diff_id, blob.diff_id);
+    EXPECT_EQ(hit->size, blob.size);
+    EXPECT_EQ(hit->uncompressed_size, blob.uncompressed_size);
+    EXPECT_TRUE(hit->path.empty());
+    test::write_text(cache / (key + ".json"), "{\"format\": \"edgeship-model-layer-cache-1\", \"digest\": \"nope\"}");
+    EXPECT_FALSE(load_cached_layer(cache, key));
+    test::write_text(cache / (key + ".json"), "not json");
+    EXPECT_FALSE(load_cached_layer(cache, key));
+    EXPECT_FALSE(load_cached_layer({}, key));
+}
+
+} // namespace
+} // namespace edgeship::imagebuild
