@@ -7,6 +7,7 @@
 #include "cli/optimize_commands.hpp"
 #include "cli/registry_commands.hpp"
 #include "cli/settings_catalog.hpp"
+#include "cli/ship_commands.hpp"
 #include "cli/solution_commands.hpp"
 #include "cli/transfer_commands.hpp"
 #include "core/cancel.hpp"
@@ -43,6 +44,7 @@ using Registrar = void (*)(CLI::App&, Context&);
 // its steps as commands, then the hub and shell helpers).
 const std::vector<std::pair<const char*, Registrar>>& command_table() {
     static const std::vector<std::pair<const char*, Registrar>> table = {
+        {"ship", [](CLI::App& a, Context& c) { register_ship(a, c, run_ship); }},
         {"convert", [](CLI::App& a, Context& c) { register_convert(a, c, run_convert); }},
         {"optimize", [](CLI::App& a, Context& c) { register_optimize(a, c, run_optimize); }},
         {"inspect", [](CLI::App& a, Context& c) { register_inspect(a, c, run_inspect); }},
