@@ -3,6 +3,7 @@
 #include "cli/build_commands.hpp"
 #include "cli/commands.hpp"
 #include "cli/convert_commands.hpp"
+#include "cli/docgen_commands.hpp"
 #include "cli/iothub_commands.hpp"
 #include "cli/optimize_commands.hpp"
 #include "cli/registry_commands.hpp"
@@ -65,6 +66,7 @@ const std::vector<std::pair<const char*, Registrar>>& command_table() {
         {"device", [](CLI::App& a, Context& c) { register_device(a, c, device_runners()); }},
         {"completion", [](CLI::App& a, Context& c) { register_completion(a, c, run_completion); }},
         {"version", [](CLI::App& a, Context& c) { register_version(a, c, run_version); }},
+        {"__docgen", [](CLI::App& a, Context& c) { register_docgen(a, c, run_docgen); }}, // hidden
     };
     return table;
 }

@@ -16,6 +16,10 @@ run_suite() {
 echo "== tests: release build ==" >&2
 run_suite "$root/build"
 
+# The .deb (CPack) installs, works and purges cleanly (issue 8): needs root, as on CI.
+echo "== tests: Debian package ==" >&2
+"$root/scripts/package-test.sh" "$root/build"
+
 if [[ "${EDGESHIP_SKIP_SANITIZERS:-0}" != 1 ]]; then
   echo "== tests: AddressSanitizer + UndefinedBehaviorSanitizer build ==" >&2
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
