@@ -47,10 +47,10 @@ deb="$(ls "$work"/pkg/edgeship_*.deb 2>/dev/null | head -1)"
 step "package: $(basename "$deb") ($(du -h "$deb" | cut -f1))"
 
 # The control file: name, version, section, and Depends computed by dpkg-shlibdeps.
-dpkg-deb -f "$deb" Package | grep -qx edgeship || fail "Package is not edgeship"
+dpkg-deb -f "$deb" Package | grep -x edgeship >/dev/null || fail "Package is not edgeship"
 version="$(sed -n 's/^project(edgeship VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")"
-dpkg-deb -f "$deb" Version | grep -qx "$version" || fail "Version is not $version: $(dpkg-deb -f "$deb" Version)"
-dpkg-deb -f "$deb" Section | grep -qx utils || fail "Section is not utils"
+dpkg-deb -f "$deb" Version | grep -x "$version" >/dev/null || fail "Version is not $version: $(dpkg-deb -f "$deb" Version)"
+dpkg-deb -f "$deb" Section | grep -x utils >/dev/null || fail "Section is not utils"
 depends="$(dpkg-deb -f "$deb" Depends)"
 [[ "$depends" == *libc6* ]] || fail "Depends was not computed by dpkg-shlibdeps: '$depends'"
 step "Depends: $depends"
@@ -61,13 +61,13 @@ installed=1
 dpkg -L edgeship | sort >"$work/files.txt"
 
 [[ "$(command -v edgeship)" == /usr/bin/edgeship ]] || fail "edgeship is not /usr/bin/edgeship on PATH"
-file -L /usr/bin/edgeship | grep -q "ELF.*, stripped" || fail "/usr/bin/edgeship is not a stripped ELF binary: $(file -L /usr/bin/edgeship)"
-edgeship version | grep -q "^edgeship $version" || fail "edgeship version: $(edgeship version 2>&1 | head -1)"
+file -L /usr/bin/edgeship | grep "ELF.*, stripped" >/dev/null || fail "/usr/bin/edgeship is not a stripped ELF binary: $(file -L /usr/bin/edgeship)"
+edgeship version | grep "^edgeship $version" >/dev/null || fail "edgeship version: $(edgeship version 2>&1 | head -1)"
 step "$(edgeship version | head -1)"
 man -w edgeship >/dev/null || fail "man -w edgeship finds no page"
 man -w edgeship-convert >/dev/null || fail "man -w edgeship-convert finds no page"
 [[ "$(man -w edgeship)" == /usr/share/man/man1/edgeship.1.gz ]] || fail "man -w edgeship: $(man -w edgeship)"
-MANWIDTH=80 man edgeship 2>/dev/null | grep -q "EXIT STATUS" || fail "man edgeship does not render"
+MANWIDTH=80 man edgeship 2>/dev/null | grep "EXIT STATUS" >/dev/null || fail "man edgeship does not render"
 # Every command has its page installed.
 n_pages=$(grep -c '^/usr/share/man/man1/edgeship.*\.1\.gz$' "$work/files.txt")
 n_built=$(ls "$build"/man/gz/*.1.gz | wc -l)
@@ -78,7 +78,7 @@ bash --norc --noprofile -c '
   set -u
   source /usr/share/bash-completion/bash_completion
   __load_completion edgeship || { echo "bash-completion found no completion for edgeship"; exit 1; }
-  complete -p edgeship | grep -q -- "-F _edgeship" || { echo "complete -p edgeship: not loaded"; exit 1; }
+  complete -p edgeship | grep -- "-F _edgeship" >/dev/null || { echo "complete -p edgeship: not loaded"; exit 1; }
   COMP_WORDS=(edgeship conv); COMP_CWORD=1; _edgeship
   [[ "${COMPREPLY[*]}" == convert ]] || { echo "completing \"edgeship conv\" gave [${COMPREPLY[*]}]"; exit 1; }
 ' >&2 || fail "bash completion"

@@ -38,7 +38,7 @@ for page in "${expected[@]}"; do
   [[ ! -s "$tmp/man.err" ]] || { cat "$tmp/man.err"; fail "man -l warnings on $page"; }
   name="${page%.1}"
   grep -q "^NAME" "$tmp/out.txt" || fail "man -l $page: no NAME heading in the output"
-  lexgrog "$f" | grep -q "\"$name - " || fail "lexgrog cannot read the NAME line of $page: $(lexgrog "$f")"
+  lexgrog "$f" | grep "\"$name - " >/dev/null || fail "lexgrog cannot read the NAME line of $page: $(lexgrog "$f")"
 done
 # The root page lists every command and points at every top-level page.
 man -l "$dir/edgeship.1" >"$tmp/root.txt" 2>/dev/null
@@ -47,5 +47,5 @@ for p in "${paths[@]}"; do
 done
 grep -q "EDGESHIP_COLOR" "$tmp/root.txt" || fail "edgeship.1 has no ENVIRONMENT entry from the settings catalog"
 # Option help text is carried over: convert's --output.
-man -l "$dir/edgeship-convert.1" 2>/dev/null | grep -q -- "--output" || fail "edgeship-convert.1 lacks --output"
+man -l "$dir/edgeship-convert.1" 2>/dev/null | grep -- "--output" >/dev/null || fail "edgeship-convert.1 lacks --output"
 echo "man pages ok: ${#expected[@]} pages"

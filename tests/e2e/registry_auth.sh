@@ -116,14 +116,14 @@ step "identity token (username <token>): OAuth2 POST refresh_token grant"
 before_lines=$(wc -l < "$TLOG")
 expect_exit 0 login "$T" refresh-abc '<token>'
 assert_eq "$(jget "$CFG" "d['auths']['$T']['identitytoken']")" refresh-abc "identitytoken stored"
-tail -n +"$((before_lines + 1))" "$TLOG" | grep -qE '^.* POST /token 200' || { cat "$TLOG" >&2; fail "no POST refresh grant"; }
+tail -n +"$((before_lines + 1))" "$TLOG" | grep -E '^.* POST /token 200' >/dev/null || { cat "$TLOG" >&2; fail "no POST refresh grant"; }
 expect_exit 4 --err "token server answered 401" login "$T" unknown-refresh '<token>'
 secret_absent unknown-refresh
 
 step "ACR all-zeros user is an identity token"
 before_lines=$(wc -l < "$TLOG")
 expect_exit 0 login "$T" refresh-abc 00000000-0000-0000-0000-000000000000
-tail -n +"$((before_lines + 1))" "$TLOG" | grep -qE 'POST /token 200' || { cat "$TLOG" >&2; fail "zeros user did not POST"; }
+tail -n +"$((before_lines + 1))" "$TLOG" | grep -E 'POST /token 200' >/dev/null || { cat "$TLOG" >&2; fail "zeros user did not POST"; }
 # The stored identity token is used by later commands: login without -u re-verifies through the POST.
 expect_exit 0 --err "already in docker config" "$ES" login "$T" --plain-http
 reg_stop "$REG_DIR"
