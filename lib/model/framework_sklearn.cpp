@@ -841,28 +841,6 @@ Result<void> check_built(onnx::ModelProto& m) {
     return {};
 }
 
-void set_model_header(onnx::ModelProto& m, const SklearnBuildOptions& o, bool ml) {
-    m.set_ir_version(ir_version_for_opset(o.opset));
-    m.set_producer_name("edgeship");
-    m.set_producer_version(o.producer_version);
-    if (!o.doc_string.empty()) {
-        m.set_doc_string(o.doc_string);
-    }
-    auto* op = m.add_opset_import();
-    op->set_domain("");
-    op->set_version(o.opset);
-    if (ml) {
-        auto* op_ml = m.add_opset_import();
-        op_ml->set_domain("ai.onnx.ml");
-        op_ml->set_version(3);
-    }
-    for (const auto& [k, v] : o.metadata) {
-        auto* kv = m.add_metadata_props();
-        kv->set_key(k);
-        kv->set_value(v);
-    }
-}
-
 // Moves the last `count` nodes of `g` to the front, keeping their order (pointer swaps only).
 void rotate_to_front(onnx::GraphProto* g, int count) {
     const int n = g->node_size();
@@ -1023,7 +1001,7 @@ Result<SklearnBuild> build(const json& description, const SklearnBuildOptions& o
     }
 
     onnx::ModelProto m;
-    set_model_header(m, options, false);
+    set_model_header(m, options.opset, options.producer_version, options.doc_string, options.metadata, false);
     onnx::GraphProto* g = m.mutable_graph();
     g->set_name(options.graph_name);
     set_value_info(g->add_input(), options.input_name, onnx::TensorProto::FLOAT, plan.features);

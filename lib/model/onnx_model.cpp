@@ -154,6 +154,30 @@ std::vector<ExternalDataRef> external_data_refs(const onnx::ModelProto& model) {
     return refs;
 }
 
+void set_model_header(onnx::ModelProto& model, std::int64_t opset, const std::string& producer_version,
+                      const std::string& doc_string,
+                      const std::vector<std::pair<std::string, std::string>>& metadata, bool uses_ml) {
+    model.set_ir_version(ir_version_for_opset(opset));
+    model.set_producer_name("edgeship");
+    model.set_producer_version(producer_version);
+    if (!doc_string.empty()) {
+        model.set_doc_string(doc_string);
+    }
+    auto* op = model.add_opset_import();
+    op->set_domain("");
+    op->set_version(opset);
+    if (uses_ml) {
+        auto* op_ml = model.add_opset_import();
+        op_ml->set_domain("ai.onnx.ml");
+        op_ml->set_version(3);
+    }
+    for (const auto& [key, value] : metadata) {
+        auto* kv = model.add_metadata_props();
+        kv->set_key(key);
+        kv->set_value(value);
+    }
+}
+
 std::int64_t ir_version_for_opset(std::int64_t opset) {
     // onnx docs/Versioning.md: the IR version each ONNX release introduced with its opset.
     if (opset <= 8) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace edgeship::model {
@@ -57,6 +58,13 @@ std::vector<ExternalDataRef> external_data_refs(const onnx::ModelProto& model);
 /// The IR version that introduced `opset` of the default domain (onnx docs/Versioning.md, reference/onnx.md
 /// §10.1): the version converter does not update ir_version, so callers set it from this.
 std::int64_t ir_version_for_opset(std::int64_t opset);
+
+/// The header of every model edgeship builds: ir_version for `opset`, producer "edgeship" + version, the
+/// doc string (when not empty), opset imports (default domain; ai.onnx.ml 3 when `uses_ml`) and
+/// metadata_props in the given order.
+void set_model_header(onnx::ModelProto& model, std::int64_t opset, const std::string& producer_version,
+                      const std::string& doc_string,
+                      const std::vector<std::pair<std::string, std::string>>& metadata, bool uses_ml);
 
 /// Sets metadata_props[key] = value, replacing an existing entry with the same key.
 void set_metadata(onnx::ModelProto& model, const std::string& key, const std::string& value);

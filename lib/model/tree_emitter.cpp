@@ -247,23 +247,7 @@ Result<OnnxModel> emit_tree_ensemble(TreeEnsemble&& e, const EmitOptions& option
 
     OnnxModel model = OnnxModel::on_arena();
     onnx::ModelProto& m = model.proto();
-    m.set_ir_version(ir_version_for_opset(options.opset));
-    m.set_producer_name("edgeship");
-    m.set_producer_version(options.producer_version);
-    if (!options.doc_string.empty()) {
-        m.set_doc_string(options.doc_string);
-    }
-    auto* op_default = m.add_opset_import();
-    op_default->set_domain("");
-    op_default->set_version(options.opset);
-    auto* op_ml = m.add_opset_import();
-    op_ml->set_domain("ai.onnx.ml");
-    op_ml->set_version(3);
-    for (const auto& [k, v] : options.metadata) {
-        auto* kv = m.add_metadata_props();
-        kv->set_key(k);
-        kv->set_value(v);
-    }
+    set_model_header(m, options.opset, options.producer_version, options.doc_string, options.metadata, true);
 
     onnx::GraphProto* g = m.mutable_graph();
     g->set_name(options.graph_name);
