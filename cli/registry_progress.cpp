@@ -129,6 +129,9 @@ std::string transfer_report_json(const registry::TransferReport& report, Transfe
     j["media_type"] = report.media_type;
     j[direction == TransferDirection::push ? "bytes_uploaded" : "bytes_downloaded"] = report.bytes_uploaded;
     j["bytes_skipped"] = report.bytes_skipped;
+    if (direction == TransferDirection::push) {
+        j["up_to_date"] = report.up_to_date; // the tag already named this manifest: nothing was sent
+    }
     j["blobs"] = nlohmann::ordered_json::array();
     for (const auto& b : report.blobs) {
         nlohmann::ordered_json e;
@@ -154,6 +157,10 @@ std::string transfer_summary(const registry::TransferReport& report, TransferDir
         }
     }
     const bool push = direction == TransferDirection::push;
+    if (push && report.up_to_date) {
+        return "up to date: " + report.reference + " already names " + report.digest.short_str() + "… (" +
+               std::to_string(report.blobs.size()) + " blobs, " + human_bytes(report.bytes_skipped) + ", nothing sent)";
+    }
     return std::string(push ? "pushed " : "pulled ") + report.reference + ": " + std::to_string(report.blobs.size()) +
            " blobs (" + std::to_string(moved) + (push ? " uploaded: " : " downloaded: ") +
            human_bytes(report.bytes_uploaded) + "; " + std::to_string(present) +

@@ -491,7 +491,19 @@ public:
         }
         Events ev(events);
         TransferReport report;
-        auto r = push_one(image, dest.repository, dest.tag.empty() ? dest.digest->str() : dest.tag, ev, report);
+        const std::string manifest_ref = dest.tag.empty() ? dest.digest->str() : dest.tag;
+        auto present = manifest_present(dest.repository, manifest_ref, image.manifest.descriptor.digest);
+        if (!present) {
+            return unexpected(std::move(present).error().context(what));
+        }
+        if (*present) {
+            report_up_to_date({&image}, ev, report);
+            report.reference = display(dest);
+            report.digest = image.manifest.descriptor.digest;
+            report.media_type = image.manifest.descriptor.media_type;
+            return report;
+        }
+        auto r = push_one(image, dest.repository, manifest_ref, ev, report);
         if (!r) {
             return unexpected(std::move(r).error().context(what));
         }
@@ -512,6 +524,17 @@ public:
         }
         Events ev(events);
         TransferReport report;
+        auto present = manifest_present(dest.repository, dest.tag, index.descriptor.digest);
+        if (!present) {
+            return unexpected(std::move(present).error().context(what));
+        }
+        if (*present) {
+            report_up_to_date(images, ev, report);
+            report.reference = display(dest);
+            report.digest = index.descriptor.digest;
+            report.media_type = index.descriptor.media_type;
+            return report;
+        }
         for (const auto* image : images) {
             // §3.4: platform manifests first (by digest), then the index.
             auto r = push_one(*image, dest.repository, image->manifest.descriptor.digest.str(), ev, report);
@@ -572,6 +595,50 @@ private:
 
     Scopes push_scopes(const std::string& repo) const { return {repository_scope(repo, "pull,push")}; }
     Scopes pull_scopes(const std::string& repo) const { return {repository_scope(repo, "pull")}; }
+
+    // --- re-push of what is already there ---------------------------------------------------------
+
+    /// Whether `repo:ref` already names the manifest `digest` (reference/registry.md §3.2: HEAD answers
+    /// Docker-Content-Digest). A re-push of an unchanged image then costs one request instead of a HEAD per
+    /// blob and a manifest PUT — as crane does (go-containerregistry remote.Write checks the existing
+    /// manifest first). Blobs need no HEAD: the registry refused that manifest unless they were present.
+    /// Anything but a 200 with the same digest (404, no header, another digest) means "push as usual".
+    Result<bool> manifest_present(const std::string& repo, const std::string& ref, const oci::Digest& digest) {
+        EDGESHIP_TRY_ASSIGN(auto conn, Conn::create(*m_shared));
+        http::Request head;
+        head.method = "HEAD";
+        head.url = conn.url("/v2/" + repo + "/manifests/" + ref);
+        head.headers = {{"Accept", std::string(oci::media_type::manifest_accept)}}; // all four types (§3.2)
+        head.redirects = http::Redirects::follow;
+        // Push scope from the first request: the token serves the uploads that may follow.
+        EDGESHIP_TRY_ASSIGN(auto r, conn.send(head, push_scopes(repo)));
+        if (r.status != 200) {
+            return false;
+        }
+        const auto* header = r.header("Docker-Content-Digest");
+        if (header == nullptr || header->find_first_not_of(" \t") == std::string::npos) {
+            return false;
+        }
+        return check_content_digest(header, digest, "").has_value(); // same digest, blanks trimmed
+    }
+
+    void report_up_to_date(const std::vector<const oci::LocalImage*>& images, Events& ev, TransferReport& report) {
+        std::set<oci::Digest> reported;
+        auto present = [&](const oci::Descriptor& d) {
+            if (reported.insert(d.digest).second) {
+                ev.emit(BlobEvent::Kind::skipped_exists, d, static_cast<std::uint64_t>(d.size));
+                report.bytes_skipped += static_cast<std::uint64_t>(d.size);
+                report.blobs.push_back(BlobResult{d, BlobResult::Outcome::skipped_exists, 0});
+            }
+        };
+        for (const auto* image : images) {
+            for (const auto& l : image->layers) {
+                present(l.descriptor);
+            }
+            present(image->config.descriptor);
+        }
+        report.up_to_date = true;
+    }
 
     // --- blobs -------------------------------------------------------------------------------------
 

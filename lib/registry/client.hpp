@@ -77,6 +77,9 @@ struct TransferReport {
     std::uint64_t bytes_uploaded = 0;
     std::uint64_t bytes_skipped = 0; ///< already present (HEAD) or mounted
     std::vector<BlobResult> blobs;
+    /// The tag already named this very manifest (one HEAD answered its digest): nothing was sent and every
+    /// blob is reported as present — the registry checked them when that manifest was put.
+    bool up_to_date = false;
 };
 
 /// A registry image whose manifest and config were fetched but whose layers were not: each layer's

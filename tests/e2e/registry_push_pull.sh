@@ -34,15 +34,39 @@ step "plain lines on stderr without a TTY; REF@DIGEST on stdout"
 assert_eq "$(cat "$WORK/lines.out")" "$REG_ADDR/demo/lines@$base_digest" "stdout of push"
 grep -Eq '^pushed sha256:[0-9a-f]{12}… ' "$WORK/lines.err" || { cat "$WORK/lines.err" >&2; fail "no 'pushed' line"; }
 
-step "re-push: every blob HEAD-skipped, 0 bytes uploaded"
+step "re-push to a new tag: every blob HEAD-skipped, 0 bytes uploaded, the manifest put"
 heads=$(reg_log_count '"HEAD /v2/demo/base/blobs/sha256:[0-9a-f]+ HTTP/1.1" 200')
 patches=$(reg_log_count '"PATCH ')
-"$E" push "oci:$WORK/base:base" "$REG_ADDR/demo/base:1" --plain-http --json > "$WORK/push2.json"
+"$E" push "oci:$WORK/base:base" "$REG_ADDR/demo/base:2" --plain-http --json > "$WORK/push2.json"
 assert_eq "$(jget "$WORK/push2.json" 'd["bytes_uploaded"]')" 0 "bytes uploaded by a re-push"
 [ "$(jget "$WORK/push2.json" 'd["bytes_skipped"]')" -gt 0 ] || fail "re-push skipped nothing"
+assert_eq "$(jget "$WORK/push2.json" 'd["up_to_date"]')" false "up_to_date of a push to a new tag"
 assert_eq "$(jget "$WORK/push2.json" '[b["outcome"] for b in d["blobs"]]')" '["exists", "exists"]' "outcomes of the re-push"
 assert_eq "$(reg_log_count '"HEAD /v2/demo/base/blobs/sha256:[0-9a-f]+ HTTP/1.1" 200')" "$((heads + 2))" "HEAD skips in the access log"
 assert_eq "$(reg_log_count '"PATCH ')" "$patches" "PATCH requests during the re-push"
+assert_eq "$(reg_log_count '"PUT /v2/demo/base/manifests/2 HTTP/1.1" 201')" 1 "manifest PUT under the new tag"
+assert_eq "$(skopeo_digest "docker://$REG_ADDR/demo/base:2")" "$base_digest" "new tag read by skopeo"
+
+step "re-push to the same tag: one HEAD of the manifest, nothing else"
+lines=$(wc -l < "$REG_LOG")
+"$E" push "oci:$WORK/base:base" "$REG_ADDR/demo/base:1" --plain-http --json > "$WORK/push3.json" 2> "$WORK/push3.err"
+assert_eq "$(jget "$WORK/push3.json" 'd["up_to_date"]')" true "up_to_date of a re-push to the same tag"
+assert_eq "$(jget "$WORK/push3.json" 'd["digest"]')" "$base_digest" "digest reported by the up-to-date re-push"
+assert_eq "$(jget "$WORK/push3.json" 'd["bytes_uploaded"]')" 0 "bytes uploaded by the up-to-date re-push"
+assert_eq "$(jget "$WORK/push3.json" '[b["outcome"] for b in d["blobs"]]')" '["exists", "exists"]' "outcomes of the up-to-date re-push"
+new_requests=$(tail -n +$((lines + 1)) "$REG_LOG" | grep -E '"(GET|HEAD|POST|PUT|PATCH|DELETE) /v2/' || true)
+assert_eq "$(printf '%s\n' "$new_requests" | grep -cE '"(GET|HEAD|POST|PUT|PATCH|DELETE) ' || true)" 1 "requests of the up-to-date re-push"
+assert_match "$new_requests" '"HEAD /v2/demo/base/manifests/1 HTTP/1.1" 200' "the one request is the manifest HEAD"
+"$E" push "oci:$WORK/base:base" "$REG_ADDR/demo/base:1" --plain-http > /dev/null 2> "$WORK/push3.err"
+grep -q '^up to date: ' "$WORK/push3.err" || { cat "$WORK/push3.err" >&2; fail "no 'up to date' line"; }
+
+step "the tag names another image: pushed as usual, the tag moves"
+"$E" push "oci:$WORK/base:base" "$REG_ADDR/demo/moving:1" --plain-http > /dev/null
+make_base "$WORK/other" other arm64 > /dev/null
+"$E" push "oci:$WORK/other:other" "$REG_ADDR/demo/moving:1" --plain-http --json > "$WORK/push4.json"
+assert_eq "$(jget "$WORK/push4.json" 'd["up_to_date"]')" false "up_to_date when the tag named another image"
+assert_eq "$(skopeo_digest "docker://$REG_ADDR/demo/moving:1")" "$(jget "$WORK/push4.json" 'd["digest"]')" "the tag moved"
+assert_eq "$(reg_log_count '"PUT /v2/demo/moving/manifests/1 HTTP/1.1" 201')" 2 "both manifests put"
 
 step "cross-repository mount: docker:// source on the same registry"
 "$E" push "docker://$REG_ADDR/demo/base:1" "$REG_ADDR/other/app:2" --plain-http --json > "$WORK/mount.json"
