@@ -1,6 +1,7 @@
 #include "oci/blob_writer.hpp"
 
 #include "core/sha256.hpp"
+#include "oci/detail/async_sha256.hpp"
 #include "oci/detail/files.hpp"
 
 #include <optional>
@@ -16,8 +17,8 @@ struct LayerBlobWriter::Impl {
     BlobWriterOptions options;
     detail::TempFile file;
     std::optional<GzipCompressor> gzip;
-    core::Sha256 diff_hash;
-    core::Sha256 blob_hash;
+    detail::AsyncSha256 diff_hash; // DiffID and digest each on a thread of their own (large layers)
+    detail::AsyncSha256 blob_hash;
     std::uint64_t in_bytes = 0;
     std::uint64_t out_bytes = 0;
     std::uint64_t next_report = 0;

@@ -54,8 +54,9 @@ struct LayerBlob {
 /// The one-pass layer pipeline (reference/registry.md §8.6, §9.8):
 ///   tar bytes → sha256 (DiffID) → gzip → sha256 (digest) → temporary file in out_dir
 /// commit() finishes the stream and renames the file to out_dir/<digest hex>; an error, a cancel or
-/// destruction before commit() removes the temporary file. Memory use is bounded (a few 100 KiB),
-/// whatever the layer size. Not thread-safe; one writer per layer (several writers may run in parallel).
+/// destruction before commit() removes the temporary file. The two sha256 run on threads of their own
+/// once a layer passes 1 MiB (detail/async_sha256.hpp). Memory use is bounded (under 20 MiB: each hash
+/// queues at most 8 chunks of 1 MiB), whatever the layer size. Not thread-safe; one writer per layer (several writers may run in parallel).
 class LayerBlobWriter {
 public:
     /// out_dir must exist (for an OCI layout: DIR/blobs/sha256).
