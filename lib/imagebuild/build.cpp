@@ -104,6 +104,9 @@ Result<BuiltImage> assemble_module_image(const ImageRequest& r) {
     const std::int64_t epoch = r.source_date_epoch.value_or(oci::k_default_epoch);
     const std::string created = oci::format_rfc3339(epoch);
 
+    // The base as the image names it: a registry REF, or (local base) its manifest digest, never a path.
+    const std::string label_name = r.base_origin == BaseOrigin::registry ? r.base_name : std::string();
+    const std::string base_label = label_name.empty() ? base.manifest.descriptor.digest.str() : label_name;
     oci::ImageConfig cfg = base.parsed_config;
     if (cfg.diff_ids.size() != base.layers.size()) {
         return fail("base image " + r.base_name + ": config lists " + std::to_string(cfg.diff_ids.size()) +
@@ -113,7 +116,7 @@ Result<BuiltImage> assemble_module_image(const ImageRequest& r) {
         // A base without (consistent) history: one entry per layer keeps history aligned with diff_ids.
         std::vector<oci::HistoryEntry> h;
         for (std::size_t i = 0; i < cfg.diff_ids.size(); ++i) {
-            h.push_back({cfg.created, "base layer " + std::to_string(i) + " of " + r.base_name, "", "", false});
+            h.push_back({cfg.created, "base layer " + std::to_string(i) + " of " + base_label, "", "", false});
         }
         cfg.history = std::move(h);
     }
@@ -153,8 +156,10 @@ Result<BuiltImage> assemble_module_image(const ImageRequest& r) {
     } else {
         c.labels.erase("org.opencontainers.image.description"); // the base's would describe the base
     }
-    if (!r.base_name.empty()) {
-        c.labels["org.opencontainers.image.base.name"] = r.base_name;
+    if (!label_name.empty()) {
+        c.labels["org.opencontainers.image.base.name"] = label_name;
+    } else {
+        c.labels.erase("org.opencontainers.image.base.name"); // the base's own would name the base's base
     }
     c.labels["org.opencontainers.image.base.digest"] = base.manifest.descriptor.digest.str();
     c.labels[k_label_model_sha256] = src.model.sha256;
@@ -175,8 +180,8 @@ Result<BuiltImage> assemble_module_image(const ImageRequest& r) {
     std::map<std::string, std::string> annotations;
     if (r.format == oci::ManifestFormat::oci) {
         annotations["org.opencontainers.image.base.digest"] = base.manifest.descriptor.digest.str();
-        if (!r.base_name.empty()) {
-            annotations["org.opencontainers.image.base.name"] = r.base_name;
+        if (!label_name.empty()) {
+            annotations["org.opencontainers.image.base.name"] = label_name;
         }
         annotations["org.opencontainers.image.created"] = created;
         annotations["org.opencontainers.image.title"] = module.folder;

@@ -61,6 +61,11 @@ Result<ModuleLayers> build_module_layers(const ModuleSources& sources, const std
                                          const oci::LayerOptions& options, const oci::LayerOptions& model_options,
                                          const std::optional<oci::LayerBlob>& cached_model);
 
+/// Where the base image comes from. A local base (oci:DIR[:TAG], docker-archive:FILE) is named by a
+/// path: the image keeps only its digest, so the same inputs give the same digests wherever the base
+/// lies (docs/build.md, "What goes into the image").
+enum class BaseOrigin { registry, local };
+
 struct ImageRequest {
     const solution::ModuleInfo* module = nullptr;
     const RuntimeImage* runtime = nullptr;
@@ -68,7 +73,8 @@ struct ImageRequest {
     const ModuleLayers* layers = nullptr;
     TargetPlatform platform;
     const oci::LocalImage* base = nullptr;
-    std::string base_name;        ///< REF as given (org.opencontainers.image.base.name)
+    std::string base_name;        ///< REF as given (errors; org.opencontainers.image.base.name of a registry base)
+    BaseOrigin base_origin = BaseOrigin::registry; ///< local: no base.name label/annotation, no path in history
     std::string version;          ///< version[-CONTAINER_TAG] (org.opencontainers.image.version)
     std::optional<std::int64_t> source_date_epoch; ///< created / label timestamps; unset ⇒ oci::k_default_epoch
     oci::ManifestFormat format = oci::ManifestFormat::oci;

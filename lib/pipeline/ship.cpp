@@ -359,6 +359,8 @@ public:
         EDGESHIP_TRY(need(m_a.pushed_digest, "the registry lookup"));
         auto stamp = read_stamp(s.work_dir);
         std::size_t built = 0;
+        BuildRequest req{m_o.solution, m_o.module, {}, {}, m_o.base, m_o.env};
+        std::vector<std::size_t> slots; // where each requested platform's image goes in s.images
         for (const auto& platform : m_o.platforms) {
             EDGESHIP_TRY_ASSIGN(auto reference, m_a.image_reference(m_o.solution, m_o.module, platform, m_o.env));
             EDGESHIP_TRY_ASSIGN(auto fp, fingerprint(platform, reference));
@@ -390,15 +392,35 @@ public:
                 ++built;
                 continue;
             }
-            EDGESHIP_TRY(need(m_a.build, "build"));
-            BuildRequest req{m_o.solution, m_o.module, platform, reference, m_o.base, m_o.env};
-            EDGESHIP_TRY_ASSIGN(auto img, m_a.build(req));
+            ShipImage img;
             img.platform = platform;
             img.reference = reference;
             img.fingerprint = fp;
-            r.outputs.push_back({"image", reference, img.digest});
+            req.platforms.push_back(platform);
+            req.references.push_back(reference);
+            slots.push_back(s.images.size());
             s.images.push_back(std::move(img));
             ++built;
+        }
+        if (!req.platforms.empty()) {
+            // One call for every platform to build: the layers are shared and several platforms get an index.
+            EDGESHIP_TRY(need(m_a.build, "build"));
+            EDGESHIP_TRY_ASSIGN(auto images, m_a.build(req));
+            if (images.size() != req.platforms.size()) {
+                return fail("build returned " + std::to_string(images.size()) + " images for " +
+                            plural(req.platforms.size(), "platform"));
+            }
+            for (std::size_t i = 0; i < images.size(); ++i) {
+                auto& slot = s.images[slots[i]];
+                images[i].platform = slot.platform;
+                images[i].reference = slot.reference;
+                images[i].fingerprint = slot.fingerprint;
+                slot = std::move(images[i]);
+            }
+            r.outputs.clear(); // in platform order, up-to-date ones included
+            for (const auto& img : s.images) {
+                r.outputs.push_back({"image", img.reference, img.digest});
+            }
         }
         if (built == 0) {
             r.status = StepStatus::skipped;
@@ -422,6 +444,7 @@ public:
         }
         std::size_t pushed = 0;
         std::size_t current = 0;
+        s.indexes.clear();
         for (auto& img : s.images) {
             r.inputs.push_back({"image", img.reference, img.digest});
             if (img.up_to_date) {
@@ -440,6 +463,14 @@ public:
                                             "upload each missing layer: the app and model layers on a first push"});
                     r.operations.push_back({"registry", "PUT", "/v2/" + repo + "/manifests/" + tag,
                                             "the " + img.platform + " image manifest, last"});
+                    const bool last = &img == &s.images.back();
+                    const bool all_pending = std::none_of(s.images.begin(), s.images.end(),
+                                                          [](const ShipImage& i) { return i.up_to_date; });
+                    if (last && all_pending && s.images.size() >= 2) {
+                        r.operations.push_back({"registry", "PUT", "/v2/" + repo + "/manifests/<version>",
+                                                "the index over the " + std::to_string(s.images.size()) +
+                                                    " platform images, after them"});
+                    }
                 } else {
                     r.operations.push_back({"file", "write", m_o.oci_layout.string(),
                                             "blobs, then index.json tag for " + img.reference});
@@ -457,6 +488,10 @@ public:
             img.image.reset();
             r.operations.insert(r.operations.end(), outcome.operations.begin(), outcome.operations.end());
             r.outputs.push_back({"image", img.reference, img.digest});
+            if (outcome.index) {
+                r.outputs.push_back({"index", outcome.index->reference, outcome.index->digest});
+                s.indexes.push_back(std::move(*outcome.index));
+            }
             ++pushed;
             // Record each pushed image at once, so a later failure still resumes from here.
             auto stamp = read_stamp(s.work_dir);
@@ -479,8 +514,14 @@ public:
                 up += i.bytes_uploaded;
                 skipped += i.bytes_skipped;
             }
-            r.summary = "pushed " + plural(pushed, "image") + ": " + std::to_string(up) + " bytes uploaded, " +
-                        std::to_string(skipped) + " bytes already present";
+            for (const auto& i : s.indexes) {
+                up += i.bytes_uploaded; // its skipped bytes are the images' blobs, already counted
+            }
+            r.summary = "pushed " + plural(pushed, "image") +
+                        (s.indexes.empty() ? ""
+                                         : " and " + std::to_string(s.indexes.size()) +
+                                               (s.indexes.size() == 1 ? " index" : " indexes")) + ": " +
+                        std::to_string(up) + " bytes uploaded, " + std::to_string(skipped) + " bytes already present";
         }
         return r;
     }
@@ -690,6 +731,18 @@ nlohmann::ordered_json ship_report_json(const ShipOptions& o, const ShipState& s
         images.push_back(std::move(ij));
     }
     j["images"] = std::move(images);
+    auto indexes = nlohmann::ordered_json::array();
+    for (const auto& i : s.indexes) {
+        nlohmann::ordered_json ij;
+        ij["reference"] = i.reference;
+        ij["digest"] = i.digest;
+        ij["platforms"] = i.platforms;
+        ij["bytes_uploaded"] = i.bytes_uploaded;
+        ij["bytes_skipped"] = i.bytes_skipped;
+        up += i.bytes_uploaded; // its skipped bytes are the images' blobs, already counted
+        indexes.push_back(std::move(ij));
+    }
+    j["indexes"] = std::move(indexes);
     j["bytes_uploaded"] = up;
     j["bytes_skipped"] = skipped;
     auto manifests = nlohmann::ordered_json::array();

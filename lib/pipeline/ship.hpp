@@ -99,13 +99,24 @@ struct ShipImage {
     std::shared_ptr<const oci::LocalImage> image; ///< set by build, consumed by push
 };
 
+/// The platforms the build step needs (those not up to date), built together: the model and app
+/// layers are built once and shared, and several platforms also get a multi-platform index.
 struct BuildRequest {
     std::filesystem::path solution;
     std::string module;
-    std::string platform;
-    std::string reference;
+    std::vector<std::string> platforms;
+    std::vector<std::string> references; ///< planned reference per platform (same order)
     std::string base;
     core::Environment env;
+};
+
+/// A module's multi-platform index (repo:version[-CONTAINER_TAG]) sent with the last of its images.
+struct ShipIndex {
+    std::string reference;
+    std::string digest;
+    std::vector<std::string> platforms;
+    std::uint64_t bytes_uploaded = 0;
+    std::uint64_t bytes_skipped = 0;
 };
 
 struct PushOutcome {
@@ -113,6 +124,7 @@ struct PushOutcome {
     std::uint64_t bytes_uploaded = 0;
     std::uint64_t bytes_skipped = 0;
     std::vector<Operation> operations; ///< the registry requests made (HEAD/PUT/POST …)
+    std::optional<ShipIndex> index;    ///< set when this push also sent the index over the run's images
 };
 
 struct GenRequest {
@@ -164,7 +176,8 @@ struct ShipActions {
         image_reference;
     /// The manifest digest the target holds for `reference`, or nullopt when absent (read-only).
     std::function<Result<std::optional<std::string>>(const std::string& reference)> pushed_digest;
-    std::function<Result<ShipImage>(const BuildRequest&)> build;
+    /// Builds the requested platforms' images, in request order (one ShipImage per platform).
+    std::function<Result<std::vector<ShipImage>>(const BuildRequest&)> build;
     std::function<Result<PushOutcome>(const ShipImage&)> push;
     std::function<Result<GenOutcome>(const GenRequest&)> gen;
     /// Validates a written manifest; errors fail with exit 3.
@@ -182,6 +195,7 @@ struct ShipState {
     std::filesystem::path work_dir;     ///< <solution>/.edgeship (or its staging sibling before init)
     bool converted = false;
     std::vector<ShipImage> images;
+    std::vector<ShipIndex> indexes; ///< pushed by this run (several platforms built together)
     std::vector<std::filesystem::path> manifests;
     std::string deployment_kind;        ///< "device" / "deployment" / ""
     std::string deployment_id;

@@ -1,15 +1,10 @@
 #include "pipeline/ship_images.hpp"
 
-#include "imagebuild/base.hpp"
-#include "imagebuild/build.hpp"
-#include "imagebuild/runtime_image.hpp"
-#include "imagebuild/sources.hpp"
+#include "imagebuild/build_images.hpp"
 #include "oci/layer.hpp"
 #include "oci/reference.hpp"
 #include "pipeline/ship_actions.hpp"
 #include "solution/layout.hpp"
-#include "solution/scaffold.hpp"
-#include "templates/source.hpp"
 
 #include <map>
 #include <mutex>
@@ -47,85 +42,88 @@ private:
     std::map<std::string, std::unique_ptr<registry::Registry>> m_clients;
 };
 
-Result<std::vector<imagebuild::RuntimeImage>> load_runtimes(const std::string& template_dir) {
-    EDGESHIP_TRY_ASSIGN(auto source, templates::TemplateSource::open(template_dir));
-    std::vector<imagebuild::RuntimeImage> out;
-    for (const auto& name : solution::runtime_names(source)) {
-        std::string what = "runtimes/" + name + "/runtime.json";
-        EDGESHIP_TRY_ASSIGN(auto text, source.read(what));
-        EDGESHIP_TRY_ASSIGN(auto rt, imagebuild::parse_runtime_image(text, what));
-        out.push_back(std::move(rt));
+// What the build step built and the push step sends: the facade's images (and their staging
+// directory, removed with the last reference) and which of them this run has pushed.
+struct Session {
+    std::shared_ptr<imagebuild::BuiltImages> built;
+    std::map<const oci::LocalImage*, std::size_t> by_image; ///< ShipImage::image → index into built->images
+    std::vector<bool> pushed;
+};
+
+struct Shared {
+    explicit Shared(std::function<Result<std::unique_ptr<registry::Registry>>(const std::string&)> connect)
+        : clients(std::move(connect)) {}
+    Clients clients;
+    Session session;
+    std::mutex mutex;
+};
+
+imagebuild::BuildCollaborators collaborators(const ImageActionOptions& o, Shared& shared) {
+    imagebuild::BuildCollaborators c;
+    c.registry_for = [&shared](const std::string& host) { return shared.clients.get(host); };
+    c.log = o.log;
+    if (o.events) {
+        c.transfer = [events = o.events](imagebuild::TransferDirection) { return imagebuild::TransferHooks{events, {}}; };
     }
-    return out;
+    return c;
 }
 
-// The same sequence as `edgeship build` for one platform: module.json → runtime → sources → base →
-// model and app layers (staged under <solution>/.edgeship/blobs) → image.
-Result<ShipImage> build_image(const BuildRequest& req, const ImageActionOptions& o, Clients& clients) {
+// The build step: every requested platform in one facade call (the calls `edgeship build` makes).
+Result<std::vector<ShipImage>> build_images(const BuildRequest& req, const ShipOptions& options,
+                                            const ImageActionOptions& o, Shared& shared) {
     EDGESHIP_TRY_ASSIGN(auto senv, solution::load_env(req.solution, req.env));
-    EDGESHIP_TRY_ASSIGN(auto module, solution::load_module(req.solution / "modules" / req.module, senv.vars));
-    EDGESHIP_TRY_ASSIGN(auto runtimes, load_runtimes(o.template_dir));
-    EDGESHIP_TRY_ASSIGN(const imagebuild::RuntimeImage* runtime, imagebuild::select_runtime(module, runtimes));
-    EDGESHIP_TRY_ASSIGN(auto sources, imagebuild::collect_sources(module, *runtime, std::nullopt));
-    EDGESHIP_TRY_ASSIGN(auto target, imagebuild::TargetPlatform::parse(req.platform));
-
-    std::optional<std::string> flag;
+    imagebuild::BuildImagesRequest br;
+    br.solution = req.solution;
+    br.modules = {req.module};
+    br.platforms = req.platforms;
     if (!req.base.empty()) {
-        flag = req.base;
+        br.base = req.base;
     }
-    EDGESHIP_TRY_ASSIGN(auto base_text, imagebuild::base_ref_for(module, req.platform, flag, *runtime));
-    EDGESHIP_TRY_ASSIGN(auto base_ref, imagebuild::BaseRef::parse(base_text));
-
-    fs::path staging = req.solution / ".edgeship" / "blobs";
-    std::error_code ec;
-    fs::remove_all(staging, ec);
-    fs::create_directories(staging, ec);
-    if (ec) {
-        return fail(staging.string() + ": cannot create directory: " + ec.message());
-    }
-    oci::LocalImage base;
-    if (base_ref.kind == imagebuild::BaseRef::Kind::registry) {
-        EDGESHIP_TRY_ASSIGN(auto* client, clients.get(base_ref.reference.api_host()));
-        auto remote = client->get_image(base_ref.reference, target.platform);
-        if (!remote) {
-            return unexpected(std::move(remote).error().context("base image " + base_text));
-        }
-        base = std::move(*remote);
+    br.template_dir = o.template_dir;
+    if (options.image_target == ImageTarget::registry) {
+        br.destination = imagebuild::ImageDestination::registry;
     } else {
-        EDGESHIP_TRY_ASSIGN(base, imagebuild::load_local_base(base_ref, target.platform, staging));
+        // Built beside the layout (blobs are hard-linked into it); the push step writes it.
+        br.destination = imagebuild::ImageDestination::oci_layout;
+        br.output = options.oci_layout;
     }
-
-    oci::LayerOptions lo;
     const std::string epoch = senv.get("SOURCE_DATE_EPOCH");
     if (!epoch.empty()) {
-        EDGESHIP_TRY_ASSIGN(lo.source_date_epoch, oci::parse_source_date_epoch(epoch));
+        EDGESHIP_TRY_ASSIGN(br.source_date_epoch, oci::parse_source_date_epoch(epoch));
     }
-    EDGESHIP_TRY_ASSIGN(auto layers, imagebuild::build_module_layers(sources, staging, lo));
-
-    const std::string container_tag = senv.get("CONTAINER_TAG");
-    imagebuild::ImageRequest ir;
-    ir.module = &module;
-    ir.runtime = runtime;
-    ir.sources = &sources;
-    ir.layers = &layers;
-    ir.platform = target;
-    ir.base = &base;
-    ir.base_name = base_text;
-    ir.version = module.version + (container_tag.empty() ? "" : "-" + container_tag);
-    ir.source_date_epoch = lo.source_date_epoch;
-    EDGESHIP_TRY_ASSIGN(auto built, imagebuild::assemble_module_image(ir));
-    EDGESHIP_TRY_ASSIGN(auto ref, imagebuild::platform_reference(module, req.platform, container_tag));
-    if (ref.str() != req.reference) {
-        o.log.debug("ship: build reference " + ref.str() + " (planned " + req.reference + ")");
+    br.environment = req.env;
+    auto c = collaborators(o, shared);
+    EDGESHIP_TRY_ASSIGN(auto built, imagebuild::build_images(br, c));
+    if (built.images.size() != req.platforms.size()) {
+        return fail("build: " + std::to_string(built.images.size()) + " images built for " +
+                    std::to_string(req.platforms.size()) + " platforms");
     }
-    ShipImage img;
-    img.platform = req.platform;
-    img.reference = req.reference;
-    img.digest = built.image.manifest.descriptor.digest.str();
-    img.image = std::make_shared<const oci::LocalImage>(std::move(built.image));
-    o.log.debug("ship: built " + req.reference + " " + img.digest + " (" + std::to_string(built.base_layers) +
-                " base layers + model + app)");
-    return img;
+    auto set = std::make_shared<imagebuild::BuiltImages>(std::move(built));
+    std::vector<ShipImage> out;
+    Session session;
+    session.built = set;
+    session.pushed.assign(set->images.size(), false);
+    for (std::size_t i = 0; i < set->images.size(); ++i) {
+        auto& image = set->images[i];
+        if (i < req.references.size() && image.reference.str() != req.references[i]) {
+            // The step's planned reference wins (it is what gen writes into the manifest).
+            o.log.debug("ship: build reference " + image.reference.str() + " (planned " + req.references[i] + ")");
+            EDGESHIP_TRY_ASSIGN(image.reference, oci::Reference::parse(req.references[i]));
+        }
+        ShipImage img;
+        img.platform = image.built.platform;
+        img.reference = image.reference.str();
+        img.digest = image.built.image.manifest.descriptor.digest.str();
+        // Aliasing: the image keeps the whole set (and its staging directory) alive until it is pushed.
+        img.image = std::shared_ptr<const oci::LocalImage>(set, &image.built.image);
+        session.by_image.emplace(&image.built.image, i);
+        o.log.debug("ship: built " + img.reference + " " + img.digest + " (" + std::to_string(image.built.base_layers) +
+                    " base layers + model + app)");
+        out.push_back(std::move(img));
+    }
+    std::lock_guard lock(shared.mutex);
+    shared.session = std::move(session);
+    return out;
 }
 
 std::string_view outcome_name(registry::BlobResult::Outcome o) {
@@ -142,26 +140,64 @@ std::string_view outcome_name(registry::BlobResult::Outcome o) {
     return "";
 }
 
-Result<PushOutcome> push_to_registry(const ShipImage& img, const ImageActionOptions& o, Clients& clients) {
-    if (!img.image) {
-        return fail("push: image " + img.reference + " was not built in this run");
-    }
-    EDGESHIP_TRY_ASSIGN(auto ref, oci::Reference::parse(img.reference));
-    EDGESHIP_TRY_ASSIGN(auto* client, clients.get(ref.api_host()));
-    EDGESHIP_TRY_ASSIGN(auto report, client->push_image(*img.image, ref, o.events));
-    PushOutcome out;
-    out.digest = report.digest.str();
-    out.bytes_uploaded = report.bytes_uploaded;
-    out.bytes_skipped = report.bytes_skipped;
+void add_blob_operations(std::vector<Operation>& ops, const registry::TransferReport& report, const std::string& repository) {
     for (const auto& b : report.blobs) {
         std::string method = b.outcome == registry::BlobResult::Outcome::uploaded ? "PUT"
                              : b.outcome == registry::BlobResult::Outcome::mounted ? "POST"
                                                                                    : "HEAD";
-        out.operations.push_back({"registry", method, "/v2/" + ref.repository + "/blobs/" + b.blob.digest.str(),
-                                  std::string(outcome_name(b.outcome)) + ", " + std::to_string(b.blob.size) +
-                                      " bytes" + (b.bytes_sent ? ", " + std::to_string(b.bytes_sent) + " sent" : "")});
+        ops.push_back({"registry", method, "/v2/" + repository + "/blobs/" + b.blob.digest.str(),
+                       std::string(outcome_name(b.outcome)) + ", " + std::to_string(b.blob.size) + " bytes" +
+                           (b.bytes_sent ? ", " + std::to_string(b.bytes_sent) + " sent" : "")});
     }
+}
+
+// The push step, per image: the facade's push (the model layer uploaded during the build counted as
+// uploaded); after the last image of the run's set, its index.
+Result<PushOutcome> push_to_registry(const ShipImage& img, const ImageActionOptions& o, Shared& shared) {
+    if (!img.image) {
+        return fail("push: image " + img.reference + " was not built in this run");
+    }
+    std::lock_guard lock(shared.mutex);
+    auto& session = shared.session;
+    auto it = session.by_image.find(img.image.get());
+    if (!session.built || it == session.by_image.end()) {
+        return fail("push: image " + img.reference + " was not built in this run");
+    }
+    auto c = collaborators(o, shared);
+    auto& out_image = session.built->images[it->second];
+    EDGESHIP_TRY_ASSIGN(auto report, imagebuild::push_built_image(out_image, c));
+    session.pushed[it->second] = true;
+    const auto& ref = out_image.reference;
+    PushOutcome out;
+    out.digest = report.digest.str();
+    out.bytes_uploaded = report.bytes_uploaded;
+    out.bytes_skipped = report.bytes_skipped;
+    add_blob_operations(out.operations, report, ref.repository);
     out.operations.push_back({"registry", "PUT", "/v2/" + ref.repository + "/manifests/" + ref.tag, out.digest});
+
+    for (auto& index : session.built->indexes) {
+        if (index.transfer) {
+            continue;
+        }
+        bool all = true;
+        for (auto i : index.images) {
+            all = all && session.pushed[i];
+        }
+        if (!all) {
+            continue;
+        }
+        EDGESHIP_TRY_ASSIGN(auto ir, imagebuild::push_built_index(index, *session.built, c));
+        ShipIndex si;
+        si.reference = index.reference.str();
+        si.digest = ir.digest.str();
+        si.platforms = index.platforms;
+        si.bytes_uploaded = ir.bytes_uploaded;
+        si.bytes_skipped = ir.bytes_skipped;
+        add_blob_operations(out.operations, ir, index.reference.repository);
+        out.operations.push_back({"registry", "PUT", "/v2/" + index.reference.repository + "/manifests/" + index.reference.tag,
+                                  si.digest + " (index: " + std::to_string(index.platforms.size()) + " platforms)"});
+        out.index = std::move(si);
+    }
     return out;
 }
 
@@ -184,14 +220,14 @@ Result<std::optional<std::string>> registry_digest(const std::string& reference,
 } // namespace
 
 void add_image_actions(ShipActions& a, const ShipOptions& options, const ImageActionOptions& o) {
-    auto clients = std::make_shared<Clients>(o.connect);
-    a.build = [o, clients](const BuildRequest& req) { return build_image(req, o, *clients); };
+    auto shared = std::make_shared<Shared>(o.connect);
+    a.build = [options, o, shared](const BuildRequest& req) { return build_images(req, options, o, *shared); };
     if (options.image_target == ImageTarget::oci_layout) {
         add_oci_layout_actions(a, options.oci_layout);
         return;
     }
-    a.push = [o, clients](const ShipImage& img) { return push_to_registry(img, o, *clients); };
-    a.pushed_digest = [o, clients](const std::string& ref) { return registry_digest(ref, o, *clients); };
+    a.push = [o, shared](const ShipImage& img) { return push_to_registry(img, o, *shared); };
+    a.pushed_digest = [o, shared](const std::string& ref) { return registry_digest(ref, o, shared->clients); };
 }
 
 } // namespace edgeship::pipeline

@@ -1,9 +1,12 @@
 #pragma once
 
-// The image actions of `ship`: build with lib/imagebuild (the calls `edgeship build` makes: module
-// sources, model and app layers, the runtime base, one image per platform), and send with
-// registry::Registry (--registry; the registry HEAD-skips blobs it has, so a re-ship with a new model
-// uploads only the model layer) or into an OCI image layout (--oci-layout).
+// The image actions of `ship`, over the facade `edgeship build` uses (imagebuild/build_images.hpp): the
+// build step builds every platform that is not up to date in one imagebuild::build_images call (layers
+// shared, the layer cache and the model layer uploaded while it is compressed with --registry, a
+// multi-platform index for several platforms), kept in a staging directory until the push step sends
+// each image with imagebuild::push_built_image (the registry HEAD-skips blobs it has, so a re-ship with a
+// new model uploads only the model layer) and, after the last one, the index; or writes them into an OCI
+// image layout (--oci-layout).
 
 #include "core/log.hpp"
 #include "pipeline/ship.hpp"
@@ -20,7 +23,7 @@ struct ImageActionOptions {
     std::string template_dir; ///< runtimes are read from the templates ("" = embedded)
     /// A client for a registry host (the push target, or a base image's registry). Called lazily.
     std::function<Result<std::unique_ptr<registry::Registry>>(const std::string& host)> connect;
-    registry::BlobEventCallback events; ///< push progress
+    registry::BlobEventCallback events; ///< transfer progress (base pulls and pushes)
     std::function<void()> finish;       ///< clears the progress display (called by the CLI)
     core::Logger log;
 };

@@ -19,7 +19,7 @@ declare -A allowed=(
   [templates]="core"
   [manifest]="core templates"
   [solution]="core templates manifest model"
-  [imagebuild]="core oci solution"
+  [imagebuild]="core oci solution templates registry"
   [pipeline]="core model optimize http oci registry iothub templates manifest solution imagebuild"
 )
 

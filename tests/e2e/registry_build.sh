@@ -70,6 +70,16 @@ step "determinism: a second build gives the same digests"
 expect_exit 0 "$ES" build --solution "$WORK/pm" --oci-layout "$WORK/out2" --json
 assert_eq "$(jget "$LAST_OUT" 'd["indexes"][0]["digest"]')" "$(jget "$WORK/build1.json" 'd["indexes"][0]["digest"]')" "index digest"
 
+step "a local base is named by its digest, not its path: the same build from another directory, the same digests"
+mkdir -p "$WORK/elsewhere/deeper" && cp -r "$WORK/base" "$WORK/elsewhere/deeper/runtime"
+expect_exit 0 "$ES" build scoring --solution "$WORK/pm" --platform amd64 --base "oci:$WORK/elsewhere/deeper/runtime:amd64" \
+  --oci-layout "$WORK/there" --json
+assert_eq "$(jget "$LAST_OUT" 'd["images"][0]["digest"]')" "$amd_digest" "digest with the base in another directory"
+sk_inspect "oci:$WORK/there:0.0.1-amd64" > "$WORK/there.json"
+assert_eq "$(jget "$WORK/there.json" '"org.opencontainers.image.base.name" in d["Labels"]')" false "base.name label of a local base"
+assert_eq "$(jget "$WORK/there.json" 'd["Labels"]["org.opencontainers.image.base.digest"]')" "$(skopeo_digest "oci:$WORK/base:amd64")" "base.digest label"
+grep -rlF -- "$WORK" "$WORK/there/blobs" && fail "a blob of the layout names the build directory"
+
 step "push both platforms and the index to a plain registry"
 reg_start plain
 export CONTAINER_REGISTRY_SERVER=$REG_ADDR   # the environment beats .env (reference/iothub.md §1.1)

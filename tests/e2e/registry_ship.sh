@@ -18,7 +18,28 @@ unset CONTAINER_REGISTRY_SERVER CONTAINER_TAG IOTHUB_CONNECTION_STRING EDGESHIP_
 step "start a plain registry, a busybox base image and the IoT Hub double"
 reg_start plain
 make_base "$WORK/base" amd64 amd64 > /dev/null
+make_base "$WORK/base" arm64 arm64 > /dev/null
 BASE="oci:$WORK/base:amd64"
+# A multi-platform base: an index over the two, tagged "multi" in the same layout.
+"$PY" - "$WORK/base" <<'PY'
+import hashlib, json, sys
+d = sys.argv[1]
+idx = json.load(open(f"{d}/index.json"))
+by_tag = {m["annotations"]["org.opencontainers.image.ref.name"]: m for m in idx["manifests"]}
+entries = []
+for tag, platform in (("amd64", {"architecture": "amd64", "os": "linux"}),
+                      ("arm64", {"architecture": "arm64", "os": "linux", "variant": "v8"})):
+    m = {k: v for k, v in by_tag[tag].items() if k != "annotations"}
+    m["platform"] = platform
+    entries.append(m)
+body = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries},
+                  separators=(",", ":")).encode()
+digest = hashlib.sha256(body).hexdigest()
+open(f"{d}/blobs/sha256/{digest}", "wb").write(body)
+idx["manifests"].append({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": "sha256:" + digest,
+                         "size": len(body), "annotations": {"org.opencontainers.image.ref.name": "multi"}})
+json.dump(idx, open(f"{d}/index.json", "w"))
+PY
 cat > "$WORK/scenario.json" <<'JSON'
 {"devices": [
   {"id": "gw-xgb", "delay": 0.5}, {"id": "gw-sk", "delay": 0.5}, {"id": "gw-torch", "delay": 0.5},
@@ -141,6 +162,27 @@ expect_exit 0 "$ES" ship "$SRC/examples/predictive-maintenance/model.onnx" --sol
   --oci-layout "$WORK/images" --base "$BASE" --json
 assert_eq "$(steps "$LAST_OUT")" \
   "convert=skipped check=done solution=skipped build=skipped push=skipped gen=done validate=done deploy=skipped wait=skipped" "layout re-run steps"
+
+step "two platforms: built in one call, the shared layers uploaded once, an index tagged repo:version"
+expect_exit 0 "$ES" ship "$SRC/examples/predictive-maintenance/model.onnx" --solution "$WORK/sol-mp" --module mp \
+  --platform amd64 --platform arm64v8 --registry "$REG_ADDR" --plain-http --base "oci:$WORK/base:multi" --json
+cp "$LAST_OUT" "$WORK/mp.json"
+assert_eq "$(steps "$WORK/mp.json")" \
+  "convert=skipped check=done solution=done build=done push=done gen=done validate=done deploy=skipped wait=skipped" "two-platform steps"
+assert_eq "$(jget "$WORK/mp.json" '[i["reference"] for i in d["images"]]')" "[\"$REG_ADDR/mp:0.0.1-amd64\", \"$REG_ADDR/mp:0.0.1-arm64v8\"]" "image references"
+assert_eq "$(jget "$WORK/mp.json" 'd["indexes"][0]["reference"]')" "$REG_ADDR/mp:0.0.1" "index reference"
+assert_eq "$(skopeo_digest "docker://$REG_ADDR/mp:0.0.1")" "$(jget "$WORK/mp.json" 'd["indexes"][0]["digest"]')" "index digest"
+assert_eq "$(skopeo_digest "docker://$REG_ADDR/mp:0.0.1-arm64v8")" "$(jget "$WORK/mp.json" 'd["images"][1]["digest"]')" "arm64v8 digest"
+sk_inspect --raw "docker://$REG_ADDR/mp:0.0.1" > "$WORK/mp-index.json"
+assert_eq "$(jget "$WORK/mp-index.json" '[m["digest"] for m in d["manifests"]]')" "$(jget "$WORK/mp.json" '[i["digest"] for i in d["images"]]')" "index entries"
+model_size=$(sk_inspect --raw "docker://$REG_ADDR/mp:0.0.1-amd64" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["layers"][-2]["size"])')
+[ "$(jget "$WORK/mp.json" 'd["images"][0]["bytes_uploaded"]')" -ge "$model_size" ] || fail "amd64 push did not count the model layer as uploaded"
+[ "$(jget "$WORK/mp.json" 'd["images"][1]["bytes_uploaded"]')" -le 65536 ] || fail "arm64v8 push uploaded more than its config"
+expect_exit 0 "$ES" ship "$SRC/examples/predictive-maintenance/model.onnx" --solution "$WORK/sol-mp" --module mp \
+  --platform amd64 --platform arm64v8 --registry "$REG_ADDR" --plain-http --base "oci:$WORK/base:multi" --json
+assert_eq "$(steps "$LAST_OUT")" \
+  "convert=skipped check=done solution=skipped build=skipped push=skipped gen=done validate=done deploy=skipped wait=skipped" "two-platform re-run"
+assert_eq "$(jget "$LAST_OUT" 'len(d["indexes"])')" 0 "indexes pushed by an up-to-date re-run"
 
 step "a failure injected at each step: its exit code, one error line naming the step"
 "$PY" "$TRAIN" xgboost "$WORK/ok.json" 3

@@ -138,6 +138,25 @@ TEST_F(BuildRun, ArchiveAndExportAreLoadableDockerArchives) {
     EXPECT_FALSE(fs::exists(dir / "both.tar"));
 }
 
+TEST_F(BuildRun, LocalBaseElsewhereGivesTheSameDigests) {
+    // A local base is identified by its digest (base.digest), not its path: stdout is the same.
+    fs::create_directories(dir / "another" / "place");
+    fs::copy(dir / "base", dir / "another" / "place" / "runtime", fs::copy_options::recursive);
+    FakeIo here;
+    ASSERT_EQ(run_cli({"build", "--solution", sol.string(), "--base", base, "--oci-layout", (dir / "here").string()}, here), 0)
+        << here.err.str();
+    FakeIo there;
+    ASSERT_EQ(run_cli({"build", "--solution", sol.string(), "--base", "oci:" + (dir / "another/place/runtime").string() + ":3.11",
+                       "--oci-layout", (dir / "there").string()},
+                      there),
+              0)
+        << there.err.str();
+    EXPECT_EQ(here.out.str(), there.out.str());
+    auto img = oci::OciLayout::open(dir / "there").value().load_image("0.0.1-amd64").value();
+    EXPECT_EQ(img.parsed_config.config.labels.count("org.opencontainers.image.base.name"), 0u);
+    EXPECT_EQ(img.parsed_config.config.labels.count("org.opencontainers.image.base.digest"), 1u);
+}
+
 TEST_F(BuildRun, BadInputsWriteNothing) {
     const auto out = dir / "out";
     auto expect_fail = [&](std::vector<std::string> args, int code, const std::string& err, core::Environment env = {}) {

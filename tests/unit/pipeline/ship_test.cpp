@@ -31,6 +31,8 @@ struct Fakes {
     std::vector<Mode> deploy_modes;
     bool onnx_input = false;
     std::string gen_image; ///< overrides the image the fake manifest runs
+    std::vector<std::vector<std::string>> built_batches; ///< platforms of each build call
+    std::string index_with; ///< the push of this platform also sends an index (as the real action does for the last one)
 
     Result<void> maybe_fail(const std::string& action) {
         ++calls[action];
@@ -75,16 +77,21 @@ struct Fakes {
             auto it = registry.find(ref);
             return it == registry.end() ? std::optional<std::string>() : std::optional<std::string>(it->second);
         };
-        a.build = [this](const BuildRequest& r) -> Result<ShipImage> {
+        a.build = [this](const BuildRequest& r) -> Result<std::vector<ShipImage>> {
             EDGESHIP_TRY(maybe_fail("build"));
+            built_batches.push_back(r.platforms);
             std::string model = read_text(r.solution / "modules" / r.module / "model" / "model.onnx");
-            ShipImage img;
-            img.digest = "sha256:" + core::sha256_hex("manifest" + model + r.platform);
-            // Layers: a base (shared), the app (unchanged) and the model (changes with the model).
-            auto fake = std::make_shared<oci::LocalImage>();
-            fake->manifest.bytes = "base|app|" + model;
-            img.image = fake;
-            return img;
+            std::vector<ShipImage> out;
+            for (const auto& platform : r.platforms) {
+                ShipImage img;
+                img.digest = "sha256:" + core::sha256_hex("manifest" + model + platform);
+                // Layers: a base (shared), the app (unchanged) and the model (changes with the model).
+                auto fake = std::make_shared<oci::LocalImage>();
+                fake->manifest.bytes = "base|app|" + model;
+                img.image = fake;
+                out.push_back(std::move(img));
+            }
+            return out;
         };
         a.push = [this](const ShipImage& img) -> Result<PushOutcome> {
             EDGESHIP_TRY(maybe_fail("push"));
@@ -106,6 +113,10 @@ struct Fakes {
                 start = end + 1;
             }
             registry[img.reference] = img.digest;
+            if (img.platform == index_with) {
+                out.index = ShipIndex{"127.0.0.1:5000/scoring:0.0.1", "sha256:" + core::sha256_hex("index" + img.digest),
+                                      {"amd64", img.platform}, 300, 500};
+            }
             return out;
         };
         a.gen = [this](const GenRequest& r) -> Result<GenOutcome> {
@@ -213,7 +224,7 @@ TEST(Ship, ReportJsonShape) {
         keys.push_back(k);
     }
     EXPECT_EQ(keys, (std::vector<std::string>{"ok", "dry_run", "hub_dry_run", "model", "model_digest", "onnx",
-                                              "onnx_sha256", "solution", "module", "images", "bytes_uploaded",
+                                              "onnx_sha256", "solution", "module", "images", "indexes", "bytes_uploaded",
                                               "bytes_skipped", "manifest", "manifests", "deployment", "rollout",
                                               "duration_ms", "steps", "failed_step", "error", "exit_code"}));
     EXPECT_EQ(j["model_digest"], "sha256:" + core::sha256_hex("trees v1"));
@@ -290,6 +301,57 @@ TEST(Ship, ImageMissingFromTheRegistryIsPushedAgain) {
     ASSERT_TRUE(out.run.ok());
     EXPECT_EQ(s.fakes.calls["build"], 1);
     EXPECT_EQ(s.fakes.calls["push"], 1);
+}
+
+TEST(Ship, SeveralPlatformsAreBuiltInOneCallAndTheIndexIsReported) {
+    Ship s;
+    s.options.platforms = {"amd64", "arm64v8"};
+    s.fakes.index_with = "arm64v8";
+    auto out = s.run();
+    ASSERT_TRUE(out.run.ok()) << out.run.error->what();
+    EXPECT_EQ(s.fakes.built_batches, (std::vector<std::vector<std::string>>{{"amd64", "arm64v8"}}));
+    EXPECT_EQ(s.fakes.calls["push"], 2);
+    ASSERT_EQ(out.json["images"].size(), 2u);
+    EXPECT_EQ(out.json["images"][1]["reference"], "127.0.0.1:5000/scoring:0.0.1-arm64v8");
+    ASSERT_EQ(out.json["indexes"].size(), 1u);
+    EXPECT_EQ(out.json["indexes"][0]["reference"], "127.0.0.1:5000/scoring:0.0.1");
+    EXPECT_EQ(out.json["indexes"][0]["platforms"], (nlohmann::json{"amd64", "arm64v8"}));
+    // blobs uploaded once (the second image HEAD-skips base, app and model), plus the index's 300
+    const std::uint64_t first = std::string("base|app|onnx(trees v1)").size() - 2;
+    EXPECT_EQ(out.json["bytes_uploaded"], first + 300);
+    EXPECT_EQ(out.json["bytes_skipped"], first); // the index's 500 skipped are the images' blobs again
+    EXPECT_EQ(out.json["indexes"][0]["bytes_skipped"], 500);
+    const auto& push = out.run.steps[4];
+    EXPECT_EQ(push.name, "push");
+    EXPECT_NE(push.summary.find("pushed 2 images and 1 index"), std::string::npos) << push.summary;
+    EXPECT_EQ(push.outputs.back().kind, "index");
+
+    // Only the platform the registry lost is rebuilt, alone (no index: the other image was not rebuilt).
+    s.fakes.registry.erase("127.0.0.1:5000/scoring:0.0.1-arm64v8");
+    s.fakes.built_batches.clear();
+    s.fakes.index_with.clear();
+    auto again = s.run();
+    ASSERT_TRUE(again.run.ok()) << again.run.error->what();
+    EXPECT_EQ(s.fakes.built_batches, (std::vector<std::vector<std::string>>{{"arm64v8"}}));
+    EXPECT_EQ(again.json["images"][0]["up_to_date"], true);
+    EXPECT_EQ(again.json["images"][1]["pushed"], true);
+    EXPECT_EQ(again.json["indexes"].size(), 0u);
+    const auto& build = again.run.steps[3];
+    ASSERT_EQ(build.outputs.size(), 2u);
+    EXPECT_EQ(build.outputs[0].value, "127.0.0.1:5000/scoring:0.0.1-amd64"); // platform order kept
+}
+
+TEST(Ship, DryRunOfSeveralPlatformsPlansTheIndexAfterTheImages) {
+    Ship s;
+    s.options.platforms = {"amd64", "arm64v8"};
+    auto out = s.run(Mode::plan);
+    ASSERT_TRUE(out.run.ok()) << out.run.error->what();
+    const auto& push = out.run.steps[4];
+    ASSERT_EQ(push.name, "push");
+    ASSERT_FALSE(push.operations.empty());
+    EXPECT_EQ(push.operations.back().target, "/v2/scoring/manifests/<version>");
+    EXPECT_EQ(push.operations.back().detail, "the index over the 2 platform images, after them");
+    EXPECT_EQ(s.fakes.calls["build"] + s.fakes.calls["push"], 0);
 }
 
 TEST(Ship, AlreadyOnnxSkipsConvert) {
