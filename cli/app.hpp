@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace edgeship::cli {
@@ -29,6 +30,9 @@ int run(const std::vector<std::string>& args, Io& io, core::Environment env);
 
 /// The root command with every subcommand registered with its real runner.
 std::unique_ptr<CLI::App> make_app(Context& ctx, GlobalOptions& globals);
+/// The same with only the command named `only` registered (every command when `only` names none):
+/// what `run` builds when the command line names one command (start-up time).
+std::unique_ptr<CLI::App> make_app(Context& ctx, GlobalOptions& globals, std::string_view only);
 
 /// Edit-distance suggestion among `candidates` for a mistyped `word`, or "" when nothing is close.
 std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);

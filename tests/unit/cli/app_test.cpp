@@ -6,6 +6,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <iterator>
+#include <sstream>
+
 namespace edgeship::cli {
 namespace {
 
@@ -37,6 +41,56 @@ TEST(App, EveryCommandHelpHasExamples) {
         EXPECT_EQ(r.code, 0) << cmd;
         EXPECT_NE(r.out.find("Examples:"), std::string::npos) << cmd;
         EXPECT_NE(r.out.find(std::string("edgeship ") + cmd), std::string::npos) << cmd;
+    }
+}
+
+// CLI11 lists "Excludes: --a --b" in pointer order: compare those lists as sets.
+std::string sorted_excludes(const std::string& help) {
+    std::istringstream in(help);
+    std::string out;
+    for (std::string line; std::getline(in, line);) {
+        if (auto at = line.find("Excludes: "); at != std::string::npos) {
+            std::istringstream words(line.substr(at + 10));
+            std::vector<std::string> names{std::istream_iterator<std::string>(words), {}};
+            std::sort(names.begin(), names.end());
+            line = line.substr(0, at + 10);
+            for (const auto& n : names) {
+                line += n + " ";
+            }
+        }
+        out += line + "\n";
+    }
+    return out;
+}
+
+// run() registers only the command the line names (start-up time); what the user sees must not change.
+TEST(App, OneCommandAppHelpEqualsTheFullTreeHelp) {
+    FakeIo fake;
+    Context full_ctx(fake.io, {});
+    GlobalOptions g1;
+    auto full = make_app(full_ctx, g1);
+    const auto commands = full->get_subcommands({});
+    ASSERT_GT(commands.size(), 20u);
+    for (const auto* cmd : commands) {
+        const std::string name = cmd->get_name();
+        Context one_ctx(fake.io, {});
+        GlobalOptions g2;
+        auto one = make_app(one_ctx, g2, name);
+        EXPECT_EQ(one->get_subcommands({}).size(), 1u) << name;
+        EXPECT_EQ(sorted_excludes(one->get_subcommand(name)->help()), sorted_excludes(cmd->help())) << name;
+    }
+    Context ctx(fake.io, {});
+    GlobalOptions g;
+    auto all = make_app(ctx, g, "no-such-command");
+    EXPECT_EQ(all->get_subcommands({}).size(), commands.size()) << "an unknown word registers every command";
+}
+
+TEST(App, RootHelpAndHelpAllListEveryCommandWhateverTheLine) {
+    auto root = run_cli({"--help"});
+    auto all = run_cli({"--help-all"});
+    for (const auto* cmd : {"ship", "convert", "push", "deploy", "version"}) {
+        EXPECT_NE(root.out.find(std::string("\n  ") + cmd + " "), std::string::npos) << cmd;
+        EXPECT_NE(all.out.find(std::string("\n") + cmd + "\n"), std::string::npos) << cmd;
     }
 }
 
