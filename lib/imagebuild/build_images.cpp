@@ -9,9 +9,11 @@
 #include "solution/layout.hpp"
 #include "solution/scaffold.hpp"
 #include "templates/source.hpp"
+#include "core/sha256.hpp"
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <set>
@@ -397,7 +399,7 @@ Result<BuiltImages> build_images(const BuildImagesRequest& req, const BuildColla
         const auto& plan = plans[k];
         const auto& m = *plan.module;
         EDGESHIP_TRY(check_cancel(c));
-        auto sources = collect_sources(m, *plan.runtime, req.model);
+        auto sources = collect_sources(m, *plan.runtime, req.model, /*hash_model=*/false);
         if (!sources) {
             return unexpected(std::move(sources).error().context("build " + m.folder));
         }
@@ -410,16 +412,37 @@ Result<BuiltImages> build_images(const BuildImagesRequest& req, const BuildColla
         std::unique_ptr<ModelStream> stream;
         std::string cache_key;
         std::string model_source; // host/repo the model layer is already in (cache hit)
+        // All platforms of a module share one repository (repo:version-platform).
+        const auto& ref0 = plan.images.front().reference;
+        const bool one_repo = std::all_of(plan.images.begin(), plan.images.end(), [&](const PlannedImage& pi) {
+            return pi.reference.api_host() == ref0.api_host() && pi.reference.repository == ref0.repository;
+        });
+        const bool use_cache = to_registry && one_repo && !cache_dir.empty();
+        // The model's sha256 (its label, the cache key), read as few times as possible: from the digest memo
+        // when the file is unchanged (not read at all); in a pass of its own before the build when a cached
+        // layer may exist (this file was built before); otherwise from the model layer's own read of the
+        // file, on a thread beside the compressor (a first build: no pass that delays the upload).
+        bool hash_in_layer = true;
+        if (use_cache) {
+            auto memo = recall_file_sha256(cache_dir, sources->model.source);
+            if (memo.sha256) {
+                sources->model.sha256 = *memo.sha256;
+                hash_in_layer = false;
+                c.log.debug(m.folder + ": model sha256 from the digest memo (" + sources->model.source.string() +
+                            " unchanged, not read)");
+            } else if (memo.seen) {
+                EDGESHIP_TRY_ASSIGN(sources->model.sha256, core::sha256_file(sources->model.source));
+                hash_in_layer = false;
+            }
+        }
+        if (hash_in_layer) {
+            model_lo.hash_sources = {sources->model.source};
+        }
         if (to_registry) {
-            // All platforms of a module share one repository (repo:version-platform).
-            const auto& ref0 = plan.images.front().reference;
-            const bool one_repo = std::all_of(plan.images.begin(), plan.images.end(), [&](const PlannedImage& pi) {
-                return pi.reference.api_host() == ref0.api_host() && pi.reference.repository == ref0.repository;
-            });
             EDGESHIP_TRY_ASSIGN(auto* reg, registry_for(c, ref0.api_host()));
             // A model layer built before (same inputs, same codec and level: §8.2, §11.9) that the registry
             // holds (HEAD) is neither rebuilt nor uploaded.
-            if (one_repo && !cache_dir.empty()) {
+            if (use_cache && !hash_in_layer) {
                 if (auto key = model_layer_key(*sources, lo); key) {
                     cache_key = *key;
                     if (auto hit = load_cached_layer(cache_dir, cache_key)) {
@@ -454,9 +477,30 @@ Result<BuiltImages> build_images(const BuildImagesRequest& req, const BuildColla
         if (!layers) {
             return unexpected(std::move(layers).error().context("build " + m.folder));
         }
+        if (hash_in_layer) {
+            auto hashed = layers->model.source_sha256.find(sources->model.source);
+            if (hashed == layers->model.source_sha256.end()) {
+                return fail("build " + m.folder + ": the model layer did not read " + sources->model.source.string());
+            }
+            sources->model.sha256 = hashed->second;
+            if (use_cache) {
+                if (auto key = model_layer_key(*sources, lo); key) {
+                    cache_key = *key;
+                } else {
+                    c.log.debug("layer cache: " + key.error().message());
+                }
+            }
+        }
         if (!cached_model && !cache_key.empty()) {
             if (auto stored = store_cached_layer(cache_dir, cache_key, layers->model); !stored) {
                 c.log.debug("layer cache: " + stored.error().message());
+            }
+        }
+        if (use_cache) {
+            const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+            if (auto r = remember_file_sha256(cache_dir, sources->model.source, sources->model.sha256, now); !r) {
+                c.log.debug("digest memo: " + r.error().message());
             }
         }
         if (c.on_layers_built) {

@@ -82,7 +82,7 @@ bool is_model_file(const fs::path& p) { return p.extension() == ".onnx"; }
 } // namespace
 
 Result<ModuleSources> collect_sources(const solution::ModuleInfo& module, const RuntimeImage& runtime,
-                                      const std::optional<fs::path>& model_override) {
+                                      const std::optional<fs::path>& model_override, bool hash_model) {
     ModuleSources s;
     std::string context_path = ".";
     if (module.json.contains("image") && module.json["image"].contains("contextPath") &&
@@ -154,7 +154,9 @@ Result<ModuleSources> collect_sources(const solution::ModuleInfo& module, const 
         }
         s.model.image_path = "/" + dest + "/" + s.model.file;
     }
-    EDGESHIP_TRY_ASSIGN(s.model.sha256, core::sha256_file(s.model.source));
+    if (hash_model) {
+        EDGESHIP_TRY_ASSIGN(s.model.sha256, core::sha256_file(s.model.source));
+    }
     EDGESHIP_TRY_ASSIGN(s.model.size, core::regular_file_size(s.model.source));
     return s;
 }

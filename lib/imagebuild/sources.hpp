@@ -35,7 +35,10 @@ struct ModuleSources {
 /// *.onnx file directly in the model rule's source directory; `model_override` (--model) replaces it
 /// under the same name (or under its own name when the directory holds none). Errors (exit 1): missing
 /// context or copy source, no model / several models, an unreadable --model, a special file.
+/// `hash_model = false` leaves ModelInfo::sha256 empty for the caller to fill (build_images takes it from
+/// the digest memo or from the model layer's own read: oci::LayerOptions::hash_sources).
 Result<ModuleSources> collect_sources(const solution::ModuleInfo& module, const RuntimeImage& runtime,
-                                      const std::optional<std::filesystem::path>& model_override);
+                                      const std::optional<std::filesystem::path>& model_override,
+                                      bool hash_model = true);
 
 } // namespace edgeship::imagebuild

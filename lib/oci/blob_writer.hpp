@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -49,6 +50,8 @@ struct LayerBlob {
     Digest diff_id;                  ///< sha256 of the uncompressed tar
     std::uint64_t uncompressed_size = 0;
     Compression compression = Compression::gzip;
+    /// build_layer only: hex sha256 of each LayerOptions::hash_sources file found among the entries.
+    std::map<std::filesystem::path, std::string> source_sha256;
 };
 
 /// The one-pass layer pipeline (reference/registry.md §8.6, §9.8):

@@ -1,5 +1,6 @@
 #include "oci/layer.hpp"
 
+#include "oci/detail/async_sha256.hpp"
 #include "oci/detail/files.hpp"
 #include "oci/detail/paths.hpp"
 
@@ -257,7 +258,8 @@ Result<std::vector<Planned>> plan(const std::vector<LayerEntry>& entries) {
     return out;
 }
 
-Result<void> copy_file_data(struct archive* a, const Planned& p, WriteContext& ctx, const LayerOptions& options) {
+Result<void> copy_file_data(struct archive* a, const Planned& p, WriteContext& ctx, const LayerOptions& options,
+                            detail::AsyncSha256* content_hash) {
     const auto& src = p.source->source_file;
     int fd = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -286,6 +288,9 @@ Result<void> copy_file_data(struct archive* a, const Planned& p, WriteContext& c
         }
         if (done + static_cast<std::uint64_t>(n) > p.size) {
             return fail("layer entry \"" + p.path + "\": " + src.string() + " grew while it was read");
+        }
+        if (content_hash != nullptr) {
+            content_hash->update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
         }
         if (archive_write_data(a, buf.data(), static_cast<std::size_t>(n)) < 0 || ctx.error) {
             if (ctx.error) {
@@ -329,6 +334,7 @@ Result<LayerBlob> build_layer(std::vector<LayerEntry> entries, const fs::path& o
         return fail(std::string("libarchive: cannot open the tar writer: ") + archive_error_string(a.get()));
     }
     const std::int64_t mtime = layer_epoch(options);
+    std::map<fs::path, std::string> source_sha256;
     auto tar_error = [&](const std::string& path) -> Error {
         if (ctx.error) {
             return *ctx.error;
@@ -367,8 +373,13 @@ Result<LayerBlob> build_layer(std::vector<LayerEntry> entries, const fs::path& o
                 if ((!c.empty() && archive_write_data(a.get(), c.data(), c.size()) < 0) || ctx.error) {
                     return unexpected(tar_error(p.path));
                 }
+            } else if (std::find(options.hash_sources.begin(), options.hash_sources.end(), p.source->source_file) !=
+                       options.hash_sources.end()) {
+                detail::AsyncSha256 content_hash;
+                EDGESHIP_TRY(copy_file_data(a.get(), p, ctx, options, &content_hash));
+                source_sha256[p.source->source_file] = content_hash.hex_digest();
             } else {
-                EDGESHIP_TRY(copy_file_data(a.get(), p, ctx, options));
+                EDGESHIP_TRY(copy_file_data(a.get(), p, ctx, options, nullptr));
             }
         }
         if (archive_write_finish_entry(a.get()) != ARCHIVE_OK || ctx.error) {
@@ -378,7 +389,9 @@ Result<LayerBlob> build_layer(std::vector<LayerEntry> entries, const fs::path& o
     if (archive_write_close(a.get()) != ARCHIVE_OK || ctx.error) {
         return unexpected(tar_error("(end of archive)"));
     }
-    return writer.commit();
+    EDGESHIP_TRY_ASSIGN(auto blob, writer.commit());
+    blob.source_sha256 = std::move(source_sha256);
+    return blob;
 }
 
 } // namespace edgeship::oci

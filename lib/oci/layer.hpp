@@ -47,6 +47,11 @@ struct LayerOptions {
     /// unset ⇒ k_default_epoch. Used as every entry's mtime.
     std::optional<std::int64_t> source_date_epoch;
     BlobWriterOptions blob;
+    /// Source files whose sha256 the caller wants (e.g. the model, for its image label): computed from the
+    /// bytes the layer reads anyway, on a thread of its own, instead of in a separate pass over the file
+    /// (~0.15 s per 256 MiB). Results in LayerBlob::source_sha256; the digest always matches the bytes
+    /// that went into the layer, even if the file changed on disk.
+    std::vector<std::filesystem::path> hash_sources;
 };
 
 /// The mtime `options` gives entries.

@@ -118,6 +118,21 @@ assert_eq "$(( $(reg_log_count '"POST /v2/scoring/blobs/uploads/') - posts_befor
 assert_eq "$(sk_inspect "docker://$REG_ADDR/scoring:0.0.1-amd64" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["Labels"]["com.edgeship.model.sha256"])')" \
   "$(sha256sum "$WORK/retrained.onnx" | cut -d' ' -f1)" "model label after the retrain"
 
+step "an unchanged model is not read again: its sha256 comes from the digest memo (docs/build.md)"
+sleep 2.1   # the memo trusts only a file unchanged for 2 s (racily-clean rule)
+args=(build scoring --solution "$WORK/pm" --platform amd64 --base "$REG_ADDR/runtime/busybox:1" --model "$WORK/retrained.onnx" --push --plain-http --json)
+expect_exit 0 "$ES" "${args[@]}" -v   # hashes the file (memo: seen, no digest yet) and remembers it
+grep -q 'from the digest memo' "$LAST_ERR" && fail "digest memo used for a file changed 2 s before it was remembered"
+expect_exit 0 "$ES" "${args[@]}" -v
+grep -q 'model sha256 from the digest memo' "$LAST_ERR" || { cat "$LAST_ERR" >&2; fail "digest memo not used for an unchanged model"; }
+assert_eq "$(jget "$LAST_OUT" 'd["images"][0]["model"]["sha256"]')" "$(sha256sum "$WORK/retrained.onnx" | cut -d' ' -f1)" "model sha256 from the memo"
+assert_eq "$(jget "$LAST_OUT" 'd["images"][0]["digest"]')" "$(jget "$WORK/push3.json" 'd["images"][0]["digest"]')" "same image as the build that read the model"
+assert_eq "$(jget "$LAST_OUT" 'd["images"][0]["bytes_uploaded"]')" 0 "bytes uploaded for an unchanged model"
+printf 'again' >> "$WORK/retrained.onnx"   # changed: the memo no longer applies
+expect_exit 0 "$ES" "${args[@]}" -v
+grep -q 'from the digest memo' "$LAST_ERR" && fail "digest memo used for a changed model"
+assert_eq "$(jget "$LAST_OUT" 'd["images"][0]["model"]["sha256"]')" "$(sha256sum "$WORK/retrained.onnx" | cut -d' ' -f1)" "model sha256 after a change"
+
 step "export: a docker-archive for an air-gapped gateway"
 unset CONTAINER_REGISTRY_SERVER
 expect_exit 0 "$ES" export scoring --solution "$WORK/pm" --archive "$WORK/scoring.tar" --platform amd64 --json

@@ -5,6 +5,9 @@
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <chrono>
 
 namespace edgeship::imagebuild {
 namespace {
@@ -75,6 +78,71 @@ TEST(LayerCache, StoreLoadRoundTripAndBadEntries) {
     test::write_text(cache / (key + ".json"), "not json");
     EXPECT_FALSE(load_cached_layer(cache, key));
     EXPECT_FALSE(load_cached_layer({}, key));
+}
+
+
+// --- digest memo ---
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Sets mtime (and so ctime, to now) of `f`; returns the ctime the kernel recorded.
+void set_mtime(const fs::path& f, std::int64_t sec) {
+    struct timespec t[2] = {{sec, 0}, {sec, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), t, 0), 0);
+}
+
+TEST(DigestMemo, RecallsAnUnchangedFileWithoutReadingIt) {
+    TempDir cache, dir;
+    const auto f = dir / "model.onnx";
+    test::write_text(f, "weights-1");
+    EXPECT_FALSE(recall_file_sha256(cache.path(), f).seen);
+    const std::string sha = core::sha256_file(f).value();
+    // "now" 10 s ahead: the file's mtime and ctime are outside the racy window.
+    ASSERT_TRUE(remember_file_sha256(cache.path(), f, sha, now_ns() + 10'000'000'000));
+    auto memo = recall_file_sha256(cache.path(), f);
+    EXPECT_TRUE(memo.seen);
+    ASSERT_TRUE(memo.sha256);
+    EXPECT_EQ(*memo.sha256, sha);
+    // The memo holds the digest it was given: proof that recall did not hash the file.
+    ASSERT_TRUE(remember_file_sha256(cache.path(), f, std::string(64, 'a'), now_ns() + 10'000'000'000));
+    EXPECT_EQ(recall_file_sha256(cache.path(), f).sha256.value_or(""), std::string(64, 'a'));
+}
+
+TEST(DigestMemo, AnyChangeOfTheFileForgetsTheDigest) {
+    TempDir cache, dir;
+    const auto f = dir / "model.onnx";
+    test::write_text(f, "weights-1");
+    const auto later = now_ns() + 10'000'000'000;
+    ASSERT_TRUE(remember_file_sha256(cache.path(), f, core::sha256_file(f).value(), later));
+    ASSERT_TRUE(recall_file_sha256(cache.path(), f).sha256);
+    // Another size (a same-size rewrite in the same timestamp tick is what the racy window is for).
+    test::write_text(f, "weights-22");
+    auto memo = recall_file_sha256(cache.path(), f);
+    EXPECT_TRUE(memo.seen);
+    EXPECT_FALSE(memo.sha256);
+
+    ASSERT_TRUE(remember_file_sha256(cache.path(), f, core::sha256_file(f).value(), later));
+    ASSERT_TRUE(recall_file_sha256(cache.path(), f).sha256);
+    set_mtime(f, 1'000'000'000); // mtime put back by a tool: ctime still moves
+    EXPECT_FALSE(recall_file_sha256(cache.path(), f).sha256);
+
+    ASSERT_TRUE(remember_file_sha256(cache.path(), f, core::sha256_file(f).value(), later));
+    fs::remove(f);
+    test::write_text(f, "weights-2"); // replaced by another file (new inode or ctime)
+    EXPECT_FALSE(recall_file_sha256(cache.path(), f).sha256);
+}
+
+TEST(DigestMemo, AFileChangedInTheLastTwoSecondsIsOnlySeen) {
+    TempDir cache, dir;
+    const auto f = dir / "model.onnx";
+    test::write_text(f, "weights-1");
+    ASSERT_TRUE(remember_file_sha256(cache.path(), f, core::sha256_file(f).value(), now_ns()));
+    auto memo = recall_file_sha256(cache.path(), f);
+    EXPECT_TRUE(memo.seen);
+    EXPECT_FALSE(memo.sha256) << "a digest taken in the file's own timestamp tick is not trusted";
+    EXPECT_FALSE(recall_file_sha256(fs::path(), f).seen) << "no cache directory, no memo";
 }
 
 } // namespace

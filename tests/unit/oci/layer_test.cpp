@@ -1,4 +1,5 @@
 #include "oci/layer.hpp"
+#include "core/sha256.hpp"
 #include "oci/layer_reader.hpp"
 #include "oci_test_support.hpp"
 
@@ -153,6 +154,29 @@ TEST(Layer, LargeFileContentSurvives) {
     EXPECT_EQ(seen.back().bytes_out, layer->size);
     EXPECT_EQ(seen.front().total_in, big.size());
     EXPECT_GE(seen.size(), 5u); // about one report per MiB
+}
+
+TEST(Layer, HashSourcesGivesTheFilesSha256FromTheLayersOwnRead) {
+    TempDir src, out;
+    std::string big(3u << 20, '\0'); // several AsyncSha256 chunks
+    for (std::size_t i = 0; i < big.size(); ++i) {
+        big[i] = static_cast<char>((i * 40503u) >> 7);
+    }
+    test::write_text(src / "w.bin", big);
+    test::write_text(src / "other.txt", "not asked for");
+    auto o = opts();
+    o.hash_sources = {src / "w.bin"};
+    auto layer = build_layer({LayerEntry::file("m/w.bin", src / "w.bin"), LayerEntry::file("m/o.txt", src / "other.txt")},
+                             out.path(), o);
+    ASSERT_TRUE(layer) << layer.error().what();
+    ASSERT_EQ(layer->source_sha256.size(), 1u);
+    EXPECT_EQ(layer->source_sha256.at(src / "w.bin"), edgeship::core::sha256_hex(big));
+    // Asking for a hash changes nothing in the layer.
+    auto plain = build_layer({LayerEntry::file("m/w.bin", src / "w.bin"), LayerEntry::file("m/o.txt", src / "other.txt")},
+                             out.path(), opts());
+    ASSERT_TRUE(plain) << plain.error().what();
+    EXPECT_EQ(plain->digest, layer->digest);
+    EXPECT_TRUE(plain->source_sha256.empty());
 }
 
 TEST(Layer, LongAndNonAsciiNamesUsePax) {
