@@ -1,5 +1,7 @@
 #include "iothub/connection_string.hpp"
 
+#include "core/base64.hpp"
+
 #include "iothub/sas.hpp"
 
 #include <algorithm>
@@ -93,7 +95,7 @@ Result<ConnectionString> parse_connection_string(std::string_view text) {
             return cs_error("HostName '" + cs.host_name + "' is not a host name");
         }
     }
-    if (!base64_decode(cs.key)) {
+    if (auto key = core::base64_decode(cs.key); !key || key->empty()) {
         return cs_error("SharedAccessKey is not valid base64");
     }
     return cs;

@@ -1,5 +1,7 @@
 #include "iothub/sas.hpp"
 
+#include "core/base64.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -9,43 +11,9 @@
 
 namespace edgeship::iothub {
 
-std::string base64_encode(std::string_view bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(std::max(n, 0)));
-    return out;
-}
-
-Result<std::string> base64_decode(std::string_view text) {
-    if (text.empty() || text.size() % 4 != 0) {
-        return fail("not valid base64");
-    }
-    for (char c : text) {
-        if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '+' && c != '/' && c != '=') {
-            return fail("not valid base64");
-        }
-    }
-    std::string out(text.size() / 4 * 3, '\0');
-    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-    if (n < 0) {
-        return fail("not valid base64");
-    }
-    // EVP_DecodeBlock counts padding as zero bytes; drop them.
-    std::size_t pad = 0;
-    if (text.ends_with("==")) {
-        pad = 2;
-    } else if (text.ends_with("=")) {
-        pad = 1;
-    }
-    out.resize(static_cast<std::size_t>(n) - pad);
-    return out;
-}
-
 Result<std::string> sign(std::string_view key_base64, std::string_view message) {
-    auto key = base64_decode(key_base64);
-    if (!key) {
+    auto key = core::base64_decode(key_base64);
+    if (!key || key->empty()) {
         return fail("SharedAccessKey is not valid base64", ExitCode::auth);
     }
     unsigned char mac[EVP_MAX_MD_SIZE];
@@ -54,7 +22,7 @@ Result<std::string> sign(std::string_view key_base64, std::string_view message) 
              reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &mac_len) == nullptr) {
         return fail("HMAC-SHA256 failed (OpenSSL)");
     }
-    return base64_encode(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
+    return core::base64_encode(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
 }
 
 std::string string_to_sign(const SasParams& params) {

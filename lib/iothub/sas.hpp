@@ -15,10 +15,6 @@
 
 namespace edgeship::iothub {
 
-/// Standard base64 with padding (OpenSSL EVP_EncodeBlock).
-std::string base64_encode(std::string_view bytes);
-/// Strict base64 decoding (OpenSSL EVP_DecodeBlock, padding respected); nullopt-like error when invalid.
-Result<std::string> base64_decode(std::string_view text);
 
 /// base64(HMAC-SHA256(key = base64decode(key_base64), message)).
 Result<std::string> sign(std::string_view key_base64, std::string_view message);

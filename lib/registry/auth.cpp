@@ -3,6 +3,8 @@
 
 #include "registry/auth.hpp"
 
+#include "core/base64.hpp"
+
 #include "http/error.hpp"
 #include "http/url.hpp"
 #include "registry/credentials.hpp"
@@ -325,7 +327,7 @@ private:
     }
 
     std::string basic_header() const {
-        return "Basic " + base64_encode(m_o.credential.username + ":" + m_o.credential.secret);
+        return "Basic " + core::base64_encode(m_o.credential.username + ":" + m_o.credential.secret);
     }
 
     Error denied(const std::string& what) const {

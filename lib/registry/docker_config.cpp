@@ -2,6 +2,7 @@
 
 #include "registry/docker_config.hpp"
 
+#include "core/base64.hpp"
 #include "core/fs.hpp"
 #include "registry/credentials.hpp"
 
@@ -16,44 +17,6 @@
 namespace edgeship::registry {
 
 namespace fs = std::filesystem;
-
-std::string base64_encode(std::string_view bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
-Result<std::string> base64_decode(std::string_view text) {
-    if (text.size() % 4 != 0) {
-        return fail("not base64 (length is not a multiple of 4)");
-    }
-    for (char c : text) {
-        if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '+' && c != '/' && c != '=') {
-            return fail("not base64");
-        }
-    }
-    auto first_pad = text.find('=');
-    if (first_pad != std::string_view::npos && (text.size() - first_pad > 2 ||
-                                                text.find_first_not_of('=', first_pad) != std::string_view::npos)) {
-        return fail("not base64 (misplaced padding)");
-    }
-    std::string out(text.size() / 4 * 3 + 1, '\0');
-    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-    if (n < 0) {
-        return fail("not base64");
-    }
-    // EVP_DecodeBlock counts padding as zero bytes: drop one output byte per '='.
-    std::size_t len = static_cast<std::size_t>(n);
-    std::size_t pad = 0;
-    for (auto it = text.rbegin(); it != text.rend() && *it == '=' && pad < 2; ++it) {
-        ++pad;
-    }
-    out.resize(len - pad);
-    return out;
-}
 
 Result<fs::path> docker_config_path(const core::Environment& env) {
     if (const auto* d = core::find_env(env, "DOCKER_CONFIG"); d != nullptr && !d->empty()) {
@@ -164,7 +127,7 @@ Result<std::optional<AuthEntry>> find_auth_entry(const DockerConfig& config, std
     a.registry_token = string_field(e, "registrytoken");
     std::string auth = string_field(e, "auth");
     if (!auth.empty()) {
-        auto decoded = base64_decode(auth);
+        auto decoded = core::base64_decode(auth);
         auto colon = decoded ? decoded->find(':') : std::string::npos;
         if (!decoded || colon == std::string::npos) {
             // Never echo the value: it is the secret.
@@ -258,7 +221,7 @@ Result<StoreResult> store_credential(const core::Environment& env, std::string_v
             entry.erase("auth");
             entry["identitytoken"] = secret;
         } else {
-            entry["auth"] = base64_encode(username + ":" + secret);
+            entry["auth"] = core::base64_encode(username + ":" + secret);
         }
         auths[key] = std::move(entry);
         result.location = "docker config " + path.string();

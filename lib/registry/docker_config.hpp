@@ -75,9 +75,5 @@ std::string normalize_registry_key(std::string_view key);
 
 namespace edgeship::registry {
 
-/// Standard base64 with padding (OpenSSL EVP_EncodeBlock). Same as iothub's; should move to core.
-std::string base64_encode(std::string_view bytes);
-/// Strict base64 decoding (OpenSSL EVP_DecodeBlock, padding respected; whitespace refused).
-Result<std::string> base64_decode(std::string_view text);
 
 } // namespace edgeship::registry

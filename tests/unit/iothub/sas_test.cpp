@@ -33,19 +33,13 @@ TEST(Sas, DeviceTokenOmitsSkn) {
     EXPECT_EQ(*make_sas_token(p), "SharedAccessSignature sr=myhub.azure-devices.net&sig=iIzEw6hi6GK79RY5jNXO6QeQkSL%2FAx4zTmy44X2G1VY%3D&se=1700000000");
 }
 
-TEST(Sas, Base64RoundTripAndRejects) {
-    EXPECT_EQ(base64_encode(""), "");
-    EXPECT_EQ(base64_encode("f"), "Zg==");
-    EXPECT_EQ(base64_encode("foob"), "Zm9vYg==");
-    EXPECT_EQ(*base64_decode("Zm9vYg=="), "foob");
-    EXPECT_EQ(*base64_decode("Zm9vYmFy"), "foobar");
-    EXPECT_EQ(base64_decode(k_key)->size(), 32u);
-    EXPECT_FALSE(base64_decode("not base64!"));
-    EXPECT_FALSE(base64_decode("abc"));
-    EXPECT_FALSE(base64_decode(""));
-    auto bad = sign("%%%%", "x");
-    ASSERT_FALSE(bad);
-    EXPECT_EQ(bad.error().code(), ExitCode::auth);
+TEST(Sas, KeysThatAreNotBase64OrEmptyAreRefused) {
+    for (const char* key : {"%%%%", "abc", ""}) {
+        auto bad = sign(key, "x");
+        ASSERT_FALSE(bad) << key;
+        EXPECT_EQ(bad.error().code(), ExitCode::auth) << key;
+    }
+    EXPECT_TRUE(sign(k_key, "x"));
 }
 
 TEST(Sas, TokenProviderSignsForLowercaseHostAndRenewsBeforeExpiry) {

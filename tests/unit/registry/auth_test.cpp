@@ -3,6 +3,7 @@
 
 #include "http/test_server.hpp"
 #include "registry/auth.hpp"
+#include "core/base64.hpp"
 #include "registry/docker_config.hpp"
 
 #include <gtest/gtest.h>
@@ -260,7 +261,7 @@ TEST(Authenticator, PostNotFoundFallsBackToGet) {
     ASSERT_EQ(reqs.size(), 2U);
     EXPECT_EQ(reqs[0].method, "POST");
     EXPECT_EQ(reqs[1].method, "GET");
-    EXPECT_EQ(reqs[1].header("Authorization"), "Basic " + base64_encode("<token>:rt"));
+    EXPECT_EQ(reqs[1].header("Authorization"), "Basic " + core::base64_encode("<token>:rt"));
 }
 
 TEST(Authenticator, TokenServerRefusalIsAuthErrorWithoutSecret) {
