@@ -90,6 +90,14 @@ void print_artefacts(const pipeline::ShipOptions& o, const pipeline::ShipState& 
                                                             std::to_string(i.bytes_skipped) + " already present")
                    << ")\n";
     }
+    for (const auto& i : s.indexes) {
+        std::string platforms;
+        for (const auto& p : i.platforms) {
+            platforms += (platforms.empty() ? "" : ", ") + p;
+        }
+        ctx.io.out << "index       " << i.reference << (i.digest.empty() ? "" : "@" + i.digest) << "  (" << platforms
+                   << ")\n";
+    }
     for (const auto& m : s.manifests) {
         ctx.io.out << "manifest    " << m.string() << '\n';
     }

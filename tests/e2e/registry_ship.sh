@@ -183,6 +183,10 @@ expect_exit 0 "$ES" ship "$SRC/examples/predictive-maintenance/model.onnx" --sol
 assert_eq "$(steps "$LAST_OUT")" \
   "convert=skipped check=done solution=skipped build=skipped push=skipped gen=done validate=done deploy=skipped wait=skipped" "two-platform re-run"
 assert_eq "$(jget "$LAST_OUT" 'len(d["indexes"])')" 0 "indexes pushed by an up-to-date re-run"
+# Without --json the artefacts list names the index beside the per-platform images.
+expect_exit 0 "$ES" ship "$SRC/examples/predictive-maintenance/model.onnx" --solution "$WORK/sol-mp2" --module mp2 \
+  --platform amd64 --platform arm64v8 --registry "$REG_ADDR" --plain-http --base "oci:$WORK/base:multi"
+assert_match "$(grep '^index ' "$LAST_OUT")" "^index +$REG_ADDR/mp2:0\.0\.1@sha256:[0-9a-f]{64}  \(amd64, arm64v8\)\$" "index line of the text report"
 
 step "a failure injected at each step: its exit code, one error line naming the step"
 "$PY" "$TRAIN" xgboost "$WORK/ok.json" 3
