@@ -394,7 +394,8 @@ Result<Response> Client::send(const Request& request, const SendOptions& send_op
         if (hop >= 10) {
             return fail(request.method + " " + redact_text(strip_query(request.url)) + ": more than 10 redirects");
         }
-        std::string next = resolve_url(current.url, *location);
+        EDGESHIP_TRY_ASSIGN(std::string next, resolve_location(current.url, *location,
+                                                               request.method + " " + redact_text(strip_query(request.url))));
         std::string next_scheme = url_scheme(next);
         if (next_scheme != "https" && !(next_scheme == "http" && m_impl->options.allow_http == AllowHttp::yes)) {
             return fail(request.method + " " + redact_text(strip_query(request.url)) + ": refusing redirect to " +

@@ -1,6 +1,12 @@
 #include "http/url.hpp"
 
+#include "http/redact.hpp"
+
+#include <arpa/inet.h>
+#include <algorithm>
+#include <array>
 #include <cctype>
+#include <cstdint>
 
 namespace edgeship::http {
 
@@ -137,6 +143,70 @@ std::string resolve_url(std::string_view base, std::string_view location) {
     auto slash = path.rfind('/');
     std::string dir = slash == std::string_view::npos ? "/" : std::string(path.substr(0, slash + 1));
     return std::string(authority_part) + dir + std::string(location);
+}
+
+std::string url_host(std::string_view url) {
+    std::string origin = url_origin(url); // scheme://host:port, lower-cased, userinfo dropped
+    if (origin.empty()) {
+        return "";
+    }
+    std::string host = origin.substr(origin.find("://") + 3);
+    if (host.starts_with("[")) {
+        auto close = host.find(']');
+        return close == std::string::npos ? host : host.substr(1, close - 1);
+    }
+    return host.substr(0, host.rfind(':'));
+}
+
+namespace {
+
+bool non_public_v4(const std::array<std::uint8_t, 4>& a) {
+    return a[0] == 127 || a[0] == 10 || a[0] == 0 ||              // loopback, private, "this network"
+           (a[0] == 172 && (a[1] & 0xf0) == 16) ||                // 172.16.0.0/12
+           (a[0] == 192 && a[1] == 168) ||                        // 192.168.0.0/16
+           (a[0] == 169 && a[1] == 254);                          // link-local (cloud metadata)
+}
+
+} // namespace
+
+bool is_non_public_host(std::string_view host) {
+    std::string h(host);
+    for (auto& c : h) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    while (!h.empty() && h.back() == '.') {
+        h.pop_back(); // "localhost." is localhost
+    }
+    if (h == "localhost" || h.ends_with(".localhost")) {
+        return true;
+    }
+    std::array<std::uint8_t, 4> v4{};
+    if (::inet_pton(AF_INET, h.c_str(), v4.data()) == 1) {
+        return non_public_v4(v4);
+    }
+    std::array<std::uint8_t, 16> v6{};
+    if (::inet_pton(AF_INET6, h.c_str(), v6.data()) != 1) {
+        return false; // a DNS name: not judged (see the header)
+    }
+    const bool zero_prefix = std::all_of(v6.begin(), v6.begin() + 10, [](std::uint8_t b) { return b == 0; });
+    if (zero_prefix && v6[10] == 0xff && v6[11] == 0xff) { // ::ffff:a.b.c.d
+        return non_public_v4({v6[12], v6[13], v6[14], v6[15]});
+    }
+    const bool zero_head = zero_prefix && v6[10] == 0 && v6[11] == 0 && v6[12] == 0 && v6[13] == 0 && v6[14] == 0;
+    return (zero_head && v6[15] <= 1) ||          // :: (unspecified) and ::1 (loopback)
+           (v6[0] & 0xfe) == 0xfc ||              // fc00::/7 unique local
+           (v6[0] == 0xfe && (v6[1] & 0xc0) == 0x80); // fe80::/10 link-local
+}
+
+Result<std::string> resolve_location(std::string_view base, std::string_view location, std::string_view what) {
+    std::string next = resolve_url(base, location);
+    const std::string from = url_host(base);
+    const std::string to = url_host(next);
+    if (!to.empty() && to != from && is_non_public_host(to) && !is_non_public_host(from)) {
+        return fail(std::string(what) + ": refusing Location " + redact_text(strip_query(next)) + " from " + from +
+                    ": it leads to another host on loopback, a private or a link-local network");
+    }
+    return next;
 }
 
 } // namespace edgeship::http

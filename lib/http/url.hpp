@@ -2,6 +2,8 @@
 
 // URL building: percent-encoding of path segments and query values (RFC 3986).
 
+#include "core/result.hpp"
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,5 +40,21 @@ std::string resolve_url(std::string_view base, std::string_view location);
 
 /// Splits "https://host:port/path" into scheme ("https") and the rest; empty scheme when none.
 std::string url_scheme(std::string_view url);
+
+/// The host of an absolute URL, lower-cased, without userinfo, port or IPv6 brackets ("::1" for
+/// "http://[::1]:5000/v2/"). Empty when the URL is not absolute.
+std::string url_host(std::string_view url);
+
+/// True for hosts that name this machine or a non-public network: "localhost" (and "*.localhost"), and IP
+/// literals that are loopback, unspecified, private (10/8, 172.16/12, 192.168/16, fc00::/7), link-local
+/// (169.254/16 — where cloud metadata services answer —, fe80::/10) or IPv4-mapped forms of those. Only
+/// literals are judged: a DNS name is not resolved (a resolved answer could change before the request).
+bool is_non_public_host(std::string_view host);
+
+/// resolve_url() plus the SSRF guard of reference/registry.md §4 and §11.8 (as go-containerregistry does for
+/// upload Locations): a Location or redirect that leaves a public host for *another* host that is
+/// non-public (is_non_public_host) is refused. A registry that is itself on loopback or a private network
+/// may hand out sibling addresses there. `what` names the request in the error.
+Result<std::string> resolve_location(std::string_view base, std::string_view location, std::string_view what);
 
 } // namespace edgeship::http

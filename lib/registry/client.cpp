@@ -719,7 +719,7 @@ private:
                 }
                 return unexpected(answer_error("POST upload", opened));
             }
-            std::string location = http::resolve_url(post.url, *loc);
+            EDGESHIP_TRY_ASSIGN(std::string location, http::resolve_location(post.url, *loc, "POST upload"));
             std::uint64_t chunk = m_shared->options.chunk_size;
             if (auto min = chunk_min_length(opened); chunk > 0 && min && chunk < *min) {
                 chunk = *min;
@@ -796,7 +796,7 @@ private:
         if (opened.status != 202 || loc == nullptr || loc->empty()) {
             return unexpected(answer_error("POST upload", opened));
         }
-        std::string location = http::resolve_url(post.url, *loc);
+        EDGESHIP_TRY_ASSIGN(std::string location, http::resolve_location(post.url, *loc, "POST upload"));
         if (auto min = chunk_min_length(opened); min && chunk < *min) {
             chunk = *min;
         }
@@ -929,7 +929,8 @@ private:
             std::optional<std::chrono::milliseconds> retry_after;
             if (r && r->status == 202) {
                 if (const auto* l = r->header("Location"); l != nullptr && !l->empty()) {
-                    location = http::resolve_url(location, *l); // always the newest Location (§2.3)
+                    // always the newest Location (§2.3)
+                    EDGESHIP_TRY_ASSIGN(location, http::resolve_location(location, *l, "PATCH upload"));
                 }
                 std::optional<std::uint64_t> next;
                 if (const auto* range = r->header("Range")) {
@@ -1008,7 +1009,7 @@ private:
             return unexpected(answer_error("GET upload status", r));
         }
         if (const auto* l = r.header("Location"); l != nullptr && !l->empty()) {
-            location = http::resolve_url(location, *l);
+            EDGESHIP_TRY_ASSIGN(location, http::resolve_location(location, *l, "GET upload status"));
         }
         const auto* range = r.header("Range");
         auto next = range != nullptr ? resume_offset(*range) : std::optional<std::uint64_t>(0);
@@ -1353,7 +1354,9 @@ private:
         }
         if (r.status == 202) {
             if (const auto* loc = r.header("Location"); loc != nullptr && !loc->empty()) {
-                abandon(c, http::resolve_url(post.url, *loc), scopes);
+                if (auto where = http::resolve_location(post.url, *loc, "POST mount"); where) {
+                    abandon(c, *where, scopes); // an unused session; never followed off the registry (§4)
+                }
             }
             m_shared->options.logger.debug(d.digest.short_str() + ": not mounted from " + from +
                                            "; copying it through");
