@@ -281,10 +281,23 @@ public:
                 r.status = StepStatus::planned;
                 r.summary = "would replace the model of module " + m_o.module;
                 r.operations.push_back({"file", "write", target.string(), "copy of " + s.onnx.string()});
+                if (m_a.refresh_signature) {
+                    const fs::path sig = target.parent_path().parent_path() / "app" / "signature.json";
+                    r.operations.push_back({"file", "write", sig.string(), "when the model's signature changed"});
+                }
                 return r;
             }
             EDGESHIP_TRY(copy_atomic(s.onnx, target));
             r.summary = "replaced the model of module " + m_o.module;
+            if (m_a.refresh_signature) {
+                // The generated scoring code refuses a model whose inputs differ from its signature.json:
+                // a retrained model with a new signature must bring the file along (its app layer changes).
+                EDGESHIP_TRY_ASSIGN(bool changed, m_a.refresh_signature(target.parent_path().parent_path(), target));
+                if (changed) {
+                    r.summary += " (the model's signature changed: app/signature.json regenerated)";
+                    r.outputs.push_back({"signature", (target.parent_path().parent_path() / "app" / "signature.json").string(), ""});
+                }
+            }
             return r;
         }
         ScaffoldRequest req;

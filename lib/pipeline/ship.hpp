@@ -170,6 +170,10 @@ struct ShipActions {
     std::function<Result<void>(const std::filesystem::path& onnx)> check;
     /// init or module add; returns the files written.
     std::function<Result<std::vector<std::string>>(const ScaffoldRequest&)> scaffold;
+    /// After a model replacement: brings the module's generated signature (app/signature.json) in step
+    /// with the new model; true when it changed. Optional: unset, the signature is left alone.
+    std::function<Result<bool>(const std::filesystem::path& module_dir, const std::filesystem::path& onnx)>
+        refresh_signature;
     /// The image reference of the module for `platform` (module.json, .env, env), as gen names it.
     std::function<Result<std::string>(const std::filesystem::path& solution, const std::string& module,
                                       const std::string& platform, const core::Environment& env)>

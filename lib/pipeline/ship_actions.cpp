@@ -349,6 +349,9 @@ ShipActions make_default_actions(const DefaultActionOptions& o) {
     };
     a.check = check_file;
     a.scaffold = [dir = o.template_dir](const ScaffoldRequest& req) { return scaffold(dir, req); };
+    a.refresh_signature = [](const fs::path& module_dir, const fs::path& onnx) {
+        return solution::refresh_signature(module_dir, onnx);
+    };
     a.image_reference = image_reference;
     a.gen = [log = o.log](const GenRequest& req) { return gen(req, log); };
     a.validate = [log = o.log](const fs::path& p) { return validate_file(p, log); };

@@ -86,8 +86,9 @@ ordered_json signature_json(const std::optional<model::ModelReport>& report) {
         j["outputs"] = nullptr;
         return j;
     }
-    j["sha256"] = report->sha256;
-    j["producer"] = report->producer_name;
+    // No sha256 or producer here: this file is part of the app layer, which must stay byte-identical when
+    // only the model is retrained (a retrained model reaches devices as one new layer, issue 6). The app
+    // hashes its model file itself for /metadata.
     j["opsets"] = ordered_json::object();
     for (const auto& [d, v] : report->opset_imports) {
         j["opsets"][d.empty() ? "ai.onnx" : d] = v;
@@ -534,6 +535,26 @@ Result<void> apply_plan(const ScaffoldPlan& plan) {
         EDGESHIP_TRY(af.commit());
     }
     return {};
+}
+
+Result<bool> refresh_signature(const fs::path& module_dir, const fs::path& model) {
+    const fs::path path = module_dir / "app" / "signature.json";
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) {
+        return false; // a module that is not edgeship's scoring code: nothing generated to keep in step
+    }
+    auto r = model::inspect_model(model);
+    if (!r) {
+        return unexpected(std::move(r).error().context("reading " + model.string()));
+    }
+    // The same bytes init writes (templates/runtimes/*/module/app/signature.json is "{{SIGNATURE_JSON}}\n").
+    const std::string want = signature_json(std::optional<model::ModelReport>(std::move(*r))).dump(2, ' ', true) + "\n";
+    EDGESHIP_TRY_ASSIGN(auto have, core::read_file(path));
+    if (have == want) {
+        return false;
+    }
+    EDGESHIP_TRY(core::write_file_atomic(path, want));
+    return true;
 }
 
 } // namespace edgeship::solution

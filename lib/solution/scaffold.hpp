@@ -82,4 +82,11 @@ Result<ScaffoldPlan> plan_module_add(const std::filesystem::path& root, const Mo
 /// Nothing is left half-written on error.
 Result<void> apply_plan(const ScaffoldPlan& plan);
 
+/// Keeps a module's generated app/signature.json in step with the model it now serves (ship replacing a
+/// retrained model): rewritten atomically, in the bytes init writes, when the model's inputs, outputs,
+/// features or opsets differ from what the code was generated for — the scoring code refuses to serve a
+/// model whose inputs do not match it. Returns whether the file changed; false, untouched, when the module
+/// has no such file (not edgeship's scoring code). Errors: an unreadable model, a write failure.
+Result<bool> refresh_signature(const std::filesystem::path& module_dir, const std::filesystem::path& model);
+
 } // namespace edgeship::solution

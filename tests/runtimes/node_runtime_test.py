@@ -3,6 +3,7 @@
 model, the generated server is started on 127.0.0.1 with onnxruntime-node (tests/node_modules via
 NODE_PATH), and real POST /score answers are compared with the same model run through
 tests/tools/ort_run.js.  usage: node_runtime_test.py EDGESHIP_EXE SOURCE_DIR"""
+import hashlib
 import json
 import os
 import random
@@ -89,6 +90,10 @@ def main():
                 sig = json.load(f)
             check(status == 200 and meta["inputs"] == sig["inputs"] and meta["outputs"] == sig["outputs"]
                   and meta["max_batch_rows"] == 64, "GET /metadata is the model's signature")
+            with open(os.path.join(module_dir, "model", "model.onnx"), "rb") as f:
+                model_sha = hashlib.sha256(f.read()).hexdigest()
+            check(meta.get("sha256") == model_sha and "sha256" not in sig,
+                  "GET /metadata: the sha256 of the model file served (signature.json carries none)")
 
             rng = random.Random(5)
             rows = [[round(rng.uniform(-3, 3), 4) for _ in range(6)] for _ in range(40)]

@@ -5,6 +5,7 @@ example model, then the generated app package is imported and exercised: request
 validation from the model's signature, the HTTP service on 127.0.0.1, the IoT Edge message handler
 with a fake client, and the gating of the SDK import on IOTEDGE_* variables.
 usage: python_runtime_test.py EDGESHIP_EXE SOURCE_DIR"""
+import hashlib
 import json
 import os
 import subprocess
@@ -62,6 +63,37 @@ class Scaffold(unittest.TestCase):
         self.assertEqual(sig["inputs"], [{"name": "features", "kind": "tensor", "type": "float", "shape": ["batch", 6]}])
         self.assertEqual(sig["outputs"][0]["name"], "failure_probability")
         self.assertEqual(sig["features"][0], "vibration_rms")
+        # nothing that changes with every retraining: the app layer stays the same when only the model does
+        self.assertNotIn("sha256", sig)
+        self.assertNotIn("producer", sig)
+
+    def test_metadata_reports_the_sha256_of_the_model_file_it_serves(self):
+        model = os.path.join(MODULE_DIR, "model", "model.onnx")
+        with open(model, "rb") as f:
+            want = hashlib.sha256(f.read()).hexdigest()
+        self.assertEqual(scoring.file_sha256(model), want)
+        captured = {}
+
+        class FakeServer:
+            server_address = ("127.0.0.1", 0)
+
+            def serve_forever(self):
+                pass
+
+            def server_close(self):
+                pass
+
+        def fake_create_server(scorer, host, port, max_body_bytes):
+            captured["scorer"] = scorer
+            return FakeServer()
+
+        real = main.create_server
+        main.create_server = fake_create_server
+        try:
+            self.assertEqual(main.main({"MODEL_PATH": model, "PORT": "8080"}, session_factory=lambda p: StubSession()), 0)
+        finally:
+            main.create_server = real
+        self.assertEqual(captured["scorer"].metadata()["sha256"], want)
 
     def test_importing_the_app_loads_neither_onnxruntime_nor_the_sdk(self):
         code = ("import sys; sys.path.insert(0, %r); import app.main, app.scoring; "

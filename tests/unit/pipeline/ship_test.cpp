@@ -33,6 +33,8 @@ struct Fakes {
     std::string gen_image; ///< overrides the image the fake manifest runs
     std::vector<std::vector<std::string>> built_batches; ///< platforms of each build call
     std::string index_with; ///< the push of this platform also sends an index (as the real action does for the last one)
+    std::vector<std::pair<fs::path, fs::path>> refreshed; ///< refresh_signature calls (module dir, model)
+    bool signature_changes = false;                       ///< what refresh_signature answers
 
     Result<void> maybe_fail(const std::string& action) {
         ++calls[action];
@@ -67,6 +69,11 @@ struct Fakes {
             write_text(r.solution / "modules" / r.module / "app.py", "print('app')");
             fs::copy_file(r.model, r.solution / "modules" / r.module / "model" / "model.onnx");
             return std::vector<std::string>{"a", "b"};
+        };
+        a.refresh_signature = [this](const fs::path& module_dir, const fs::path& onnx) -> Result<bool> {
+            EDGESHIP_TRY(maybe_fail("refresh_signature"));
+            refreshed.emplace_back(module_dir, onnx);
+            return signature_changes;
         };
         a.image_reference = [](const fs::path&, const std::string& m, const std::string& p,
                                const core::Environment& env) -> Result<std::string> {
@@ -276,6 +283,36 @@ TEST(Ship, RetrainedModelReconvertsReplacesTheModelAndUploadsOnlyTheModelLayer) 
     EXPECT_EQ(s.fakes.calls["build"], 1);
     EXPECT_EQ(out.json["bytes_uploaded"], std::string("onnx(trees v2)").size());
     EXPECT_EQ(out.json["bytes_skipped"], std::string("base").size() + std::string("app").size());
+}
+
+TEST(Ship, ReplacingTheModelKeepsTheGeneratedSignatureInStep) {
+    Ship s;
+    ASSERT_TRUE(s.run().run.ok());
+    EXPECT_TRUE(s.fakes.refreshed.empty()); // init generated it for this model
+    const fs::path module = s.dir / "pm" / "modules" / "scoring";
+    // Same signature: asked, nothing to say.
+    write_text(s.dir / "model.json", "trees v2");
+    auto same = s.run();
+    ASSERT_TRUE(same.run.ok()) << same.run.error->what();
+    ASSERT_EQ(s.fakes.refreshed.size(), 1u);
+    EXPECT_EQ(s.fakes.refreshed[0].first, module);
+    EXPECT_EQ(s.fakes.refreshed[0].second, module / "model" / "model.onnx");
+    EXPECT_EQ(same.run.steps[2].summary, "replaced the model of module scoring");
+    // New inputs: the summary says the signature was regenerated and the file is an output of the step.
+    s.fakes.signature_changes = true;
+    write_text(s.dir / "model.json", "trees v3, other inputs");
+    auto changed = s.run();
+    ASSERT_TRUE(changed.run.ok()) << changed.run.error->what();
+    EXPECT_NE(changed.run.steps[2].summary.find("app/signature.json regenerated"), std::string::npos)
+        << changed.run.steps[2].summary;
+    EXPECT_EQ(changed.run.steps[2].outputs.back().kind, "signature");
+    EXPECT_EQ(changed.run.steps[2].outputs.back().value, (module / "app" / "signature.json").string());
+    // A failure to refresh fails the solution step, naming it.
+    s.fakes.fail_with["refresh_signature"] = "cannot write app/signature.json";
+    write_text(s.dir / "model.json", "trees v4");
+    auto failed = s.run();
+    ASSERT_FALSE(failed.run.ok());
+    EXPECT_EQ(failed.run.failed_step, "solution");
 }
 
 TEST(Ship, ChangedConversionFlagsOrADamagedOnnxReconvert) {

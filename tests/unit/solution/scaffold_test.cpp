@@ -1,6 +1,7 @@
 #include "solution/scaffold.hpp"
 
 #include "core/sha256.hpp"
+#include "model/model_fixtures.hpp"
 #include "solution/golden.hpp"
 #include "solution/json_text.hpp"
 #include "test_support.hpp"
@@ -246,6 +247,62 @@ TEST(ModuleAdd, RefusesDuplicatesAndMissingSolutionWithoutWriting) {
     ASSERT_FALSE(dup);
     EXPECT_NE(dup.error().what().find("already has 'scoring'"), std::string::npos) << dup.error().what();
     EXPECT_EQ(read_text(dir / "s/deployment.template.json"), before);
+}
+
+
+// ship replacing a retrained model: app/signature.json follows the model's signature, byte for byte what
+// init would write, and only when it changed (the app layer stays the same for a same-signature retrain).
+TEST(RefreshSignature, FollowsTheModelsSignatureOnlyWhenItChanges) {
+    TempDir dir;
+    InitOptions o;
+    o.dir = dir / "pm";
+    o.module.name = "scoring";
+    o.module.model = example_model();
+    auto plan = plan_init(o, templates::TemplateSource());
+    ASSERT_TRUE(plan) << plan.error().what();
+    ASSERT_TRUE(apply_plan(*plan));
+    const fs::path module = o.dir / "modules/scoring";
+    const fs::path sig = module / "app/signature.json";
+    const std::string generated = read_text(sig);
+
+    auto same = refresh_signature(module, example_model());
+    ASSERT_TRUE(same) << same.error().what();
+    EXPECT_FALSE(*same);
+    EXPECT_EQ(read_text(sig), generated);
+
+    // A retrained model with other inputs: the file is what init writes for that model.
+    const fs::path other = dir / "other.onnx";
+    test::save_proto(test::parse_onnx_text(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[N, 3] readings) => (float[N, 3] score) {
+  score = Relu(readings)
+}
+)"),
+                     other);
+    auto changed = refresh_signature(module, other);
+    ASSERT_TRUE(changed) << changed.error().what();
+    EXPECT_TRUE(*changed);
+    const auto j = ordered_json::parse(read_text(sig));
+    EXPECT_EQ(j["inputs"][0]["name"], "readings");
+    EXPECT_EQ(j["outputs"][0]["name"], "score");
+    EXPECT_FALSE(j.contains("sha256"));
+    InitOptions o2 = o;
+    o2.dir = dir / "pm2";
+    o2.module.model = other;
+    auto plan2 = plan_init(o2, templates::TemplateSource());
+    ASSERT_TRUE(plan2) << plan2.error().what();
+    ASSERT_TRUE(apply_plan(*plan2));
+    EXPECT_EQ(read_text(sig), read_text(o2.dir / "modules/scoring/app/signature.json"));
+
+    // Not edgeship's scoring code (no app/signature.json): left alone. An unreadable model: an error, file kept.
+    fs::create_directories(dir / "custom");
+    auto none = refresh_signature(dir / "custom", other);
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(*none);
+    EXPECT_FALSE(fs::exists(dir / "custom/app"));
+    write_text(dir / "broken.onnx", "not a model");
+    EXPECT_FALSE(refresh_signature(module, dir / "broken.onnx"));
+    EXPECT_EQ(j, ordered_json::parse(read_text(sig)));
 }
 
 } // namespace

@@ -35,6 +35,20 @@ class ScoringError extends Error {
   }
 }
 
+// Hex sha256 of the model file, read in 1 MiB pieces: what /metadata reports (the generated
+// signature.json carries none, so the code stays the same when only the model is retrained).
+function fileSha256(file) {
+  const hash = require('crypto').createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
 function loadSignature(path) {
   return JSON.parse(fs.readFileSync(path, 'utf8'));
 }
@@ -98,7 +112,8 @@ function outputToJson(value) {
 }
 
 class Scorer {
-  constructor(session, Tensor, signature, maxBatchRows = 256) {
+  constructor(session, Tensor, signature, maxBatchRows = 256, modelSha256 = null) {
+    this.modelSha256 = modelSha256;
     this.session = session;
     this.Tensor = Tensor;
     this.maxBatchRows = maxBatchRows;
@@ -121,7 +136,7 @@ class Scorer {
   metadata() {
     return {
       model_file: this.signature.model_file || null,
-      sha256: this.signature.sha256 || null,
+      sha256: this.modelSha256 || this.signature.sha256 || null,
       inputs: this.signature.inputs,
       outputs: this.signature.outputs || null,
       features: this.features,
@@ -221,4 +236,4 @@ class Scorer {
   }
 }
 
-module.exports = {Scorer, ScoringError, loadSignature, parseBody, flatten, nest};
+module.exports = {Scorer, ScoringError, fileSha256, loadSignature, parseBody, flatten, nest};

@@ -12,7 +12,7 @@
 const fs = require('fs');
 const http = require('http');
 const path = require('path');
-const {Scorer, ScoringError, loadSignature, parseBody} = require('./scoring');
+const {Scorer, ScoringError, fileSha256, loadSignature, parseBody} = require('./scoring');
 
 function envInt(env, name, fallback) {
   const raw = (env[name] || '').trim();
@@ -71,7 +71,8 @@ async function main(env = process.env) {
   const maxBodyBytes = envInt(env, 'MAX_BODY_BYTES', 1048576);
   if (!fs.existsSync(modelPath)) throw new Error(`MODEL_PATH ${modelPath}: no such file`);
   const session = await ort.InferenceSession.create(modelPath, {executionProviders: ['cpu']});
-  const scorer = new Scorer(session, ort.Tensor, loadSignature(path.join(__dirname, 'signature.json')), maxBatchRows);
+  const scorer = new Scorer(session, ort.Tensor, loadSignature(path.join(__dirname, 'signature.json')), maxBatchRows,
+                            fileSha256(modelPath));
   let edgeClient = null;
   if (inIotEdge(env)) {
     edgeClient = await require('./edge').start(scorer); // the IoT Edge SDK is loaded only inside IoT Edge

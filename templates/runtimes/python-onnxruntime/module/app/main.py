@@ -108,7 +108,8 @@ def main(environ=None, session_factory=load_session):
     max_body_bytes = env_int(environ, "MAX_BODY_BYTES", 1048576)
     if not os.path.isfile(model_path):
         raise SystemExit("MODEL_PATH %s: no such file" % model_path)
-    scorer = scoring.Scorer(session_factory(model_path), scoring.load_signature(SIGNATURE_PATH), max_batch_rows)
+    scorer = scoring.Scorer(session_factory(model_path), scoring.load_signature(SIGNATURE_PATH), max_batch_rows,
+                            model_sha256=scoring.file_sha256(model_path))
     edge_client = None
     if in_iot_edge(environ):
         from . import edge  # the IoT Edge module SDK is only imported inside IoT Edge

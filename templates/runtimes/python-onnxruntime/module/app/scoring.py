@@ -9,6 +9,7 @@ Requests (JSON):
   {"inputs": {"name": [...], ...}}  named tensors (nested lists), one per model input
 Response: {"outputs": {"<output name>": <nested lists>, ...}}
 """
+import hashlib
 import json
 import math
 
@@ -58,6 +59,16 @@ def _tensors_from_session(args):
     return out
 
 
+def file_sha256(path):
+    """Hex sha256 of the model file, read in 1 MiB pieces: what /metadata reports (the generated
+    signature.json carries none, so the code stays the same when only the model is retrained)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for piece in iter(lambda: f.read(1 << 20), b""):
+            h.update(piece)
+    return h.hexdigest()
+
+
 def load_signature(path):
     """The signature edgeship wrote next to the code (app/signature.json)."""
     with open(path, "r", encoding="utf-8") as f:
@@ -101,8 +112,9 @@ def to_jsonable(value):
 class Scorer:
     """Validates requests against the model's signature and runs the session."""
 
-    def __init__(self, session, signature=None, max_batch_rows=256):
+    def __init__(self, session, signature=None, max_batch_rows=256, model_sha256=None):
         self.session = session
+        self.model_sha256 = model_sha256
         self.max_batch_rows = int(max_batch_rows)
         sig = dict(signature or {})
         if not sig.get("inputs"):
@@ -121,7 +133,7 @@ class Scorer:
     def metadata(self):
         return {
             "model_file": self.signature.get("model_file"),
-            "sha256": self.signature.get("sha256"),
+            "sha256": self.model_sha256 or self.signature.get("sha256"),
             "inputs": self.signature["inputs"],
             "outputs": self.signature.get("outputs"),
             "features": self.features,
