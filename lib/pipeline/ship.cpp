@@ -268,6 +268,8 @@ public:
         r.inputs.push_back({"onnx", s.onnx.string(), s.onnx_sha256.empty() ? "" : "sha256:" + s.onnx_sha256});
         r.outputs.push_back({"solution", m_o.solution.string(), ""});
         const fs::path target = module_model(m_o);
+        const fs::path module_dir = target.parent_path().parent_path(); // modules/<m>
+        const fs::path signature = module_dir / "app" / "signature.json";
         if (is_solution(m_o.solution) && module_exists(m_o)) {
             std::string current = file_sha_or_empty(target);
             if (!s.onnx_sha256.empty() && current == s.onnx_sha256) {
@@ -282,21 +284,23 @@ public:
                 r.summary = "would replace the model of module " + m_o.module;
                 r.operations.push_back({"file", "write", target.string(), "copy of " + s.onnx.string()});
                 if (m_a.refresh_signature) {
-                    const fs::path sig = target.parent_path().parent_path() / "app" / "signature.json";
-                    r.operations.push_back({"file", "write", sig.string(), "when the model's signature changed"});
+                    r.operations.push_back({"file", "write", signature.string(), "when the model's signature changed"});
                 }
                 return r;
             }
+            // The generated scoring code refuses a model whose inputs differ from its signature.json: a
+            // retrained model with a new signature brings the file along (its app layer changes). Refreshed
+            // before the model is copied, so a failure here leaves the old model and a re-run (which
+            // compares the model only) still does both.
+            bool signature_changed = false;
+            if (m_a.refresh_signature) {
+                EDGESHIP_TRY_ASSIGN(signature_changed, m_a.refresh_signature(module_dir, s.onnx));
+            }
             EDGESHIP_TRY(copy_atomic(s.onnx, target));
             r.summary = "replaced the model of module " + m_o.module;
-            if (m_a.refresh_signature) {
-                // The generated scoring code refuses a model whose inputs differ from its signature.json:
-                // a retrained model with a new signature must bring the file along (its app layer changes).
-                EDGESHIP_TRY_ASSIGN(bool changed, m_a.refresh_signature(target.parent_path().parent_path(), target));
-                if (changed) {
-                    r.summary += " (the model's signature changed: app/signature.json regenerated)";
-                    r.outputs.push_back({"signature", (target.parent_path().parent_path() / "app" / "signature.json").string(), ""});
-                }
+            if (signature_changed) {
+                r.summary += " (the model's signature changed: app/signature.json regenerated)";
+                r.outputs.push_back({"signature", signature.string(), ""});
             }
             return r;
         }

@@ -296,7 +296,8 @@ TEST(Ship, ReplacingTheModelKeepsTheGeneratedSignatureInStep) {
     ASSERT_TRUE(same.run.ok()) << same.run.error->what();
     ASSERT_EQ(s.fakes.refreshed.size(), 1u);
     EXPECT_EQ(s.fakes.refreshed[0].first, module);
-    EXPECT_EQ(s.fakes.refreshed[0].second, module / "model" / "model.onnx");
+    EXPECT_EQ(s.fakes.refreshed[0].second.filename(), "model.onnx"); // the new ONNX, before it is copied
+    EXPECT_EQ(read_text(s.fakes.refreshed[0].second), "onnx(trees v2)");
     EXPECT_EQ(same.run.steps[2].summary, "replaced the model of module scoring");
     // New inputs: the summary says the signature was regenerated and the file is an output of the step.
     s.fakes.signature_changes = true;
@@ -313,6 +314,13 @@ TEST(Ship, ReplacingTheModelKeepsTheGeneratedSignatureInStep) {
     auto failed = s.run();
     ASSERT_FALSE(failed.run.ok());
     EXPECT_EQ(failed.run.failed_step, "solution");
+    // Nothing half-done: the module still serves the previous model, so the next run retries both.
+    EXPECT_EQ(read_text(module / "model" / "model.onnx"), "onnx(trees v3, other inputs)");
+    s.fakes.fail_with.erase("refresh_signature");
+    auto retried = s.run();
+    ASSERT_TRUE(retried.run.ok()) << retried.run.error->what();
+    EXPECT_EQ(statuses(retried.run)[2], "solution=done");
+    EXPECT_EQ(read_text(module / "model" / "model.onnx"), "onnx(trees v4)");
 }
 
 TEST(Ship, ChangedConversionFlagsOrADamagedOnnxReconvert) {
