@@ -25,11 +25,12 @@ bool ValidationReport::ok() const {
 
 namespace {
 
-constexpr std::size_t k_max_value_bytes = 4096;     // reference/iothub.md §11.2: each property value ≤ 4 KB
-constexpr std::size_t k_max_desired_bytes = 32768;  // §11.2: desired ≤ 32 KB
-constexpr std::size_t k_max_key_bytes = 1024;       // §11.2: keys ≤ 1 KB
-constexpr std::size_t k_max_depth = 10;             // §11.2: nesting depth 10
-constexpr std::size_t k_agent_max_chunks = 100;     // §3: the agent reads up to 100 chunks
+// IoT Hub twin limits (docs: "Understand and use device twins", twin size and depth limits)
+constexpr std::size_t k_max_value_bytes = 4096;     // each string value ≤ 4 KB
+constexpr std::size_t k_max_desired_bytes = 32768;  // desired properties ≤ 32 KB
+constexpr std::size_t k_max_key_bytes = 1024;       // keys ≤ 1 KB
+constexpr std::size_t k_max_depth = 10;             // nesting depth 10
+constexpr std::size_t k_agent_max_chunks = 100;     // edge agent Docker/Constants.cs TwinValueMaxChunks
 
 std::string join_path(const std::string& base, const std::string& key) { return base + "." + key; }
 
@@ -38,71 +39,318 @@ public:
     explicit Checker(ValidationReport& r) : m_r(r) {}
     void error(std::string path, std::string msg) { m_r.findings.push_back({std::move(path), std::move(msg), true}); }
     void warning(std::string path, std::string msg) { m_r.findings.push_back({std::move(path), std::move(msg), false}); }
+    void schema_error(std::string path, std::string msg) {
+        m_schema_paths.insert(path);
+        m_r.findings.push_back({std::move(path), "schema: " + std::move(msg), true});
+    }
+    bool is_schema(const Finding& f) const {
+        return f.error && m_schema_paths.count(f.path) != 0 && f.message.starts_with("schema: ");
+    }
+    bool has_error_at(const std::string& path) const {
+        return std::any_of(m_r.findings.begin(), m_r.findings.end(),
+                           [&](const Finding& f) { return f.error && f.path == path; });
+    }
 
 private:
     ValidationReport& m_r;
+    std::set<std::string> m_schema_paths;
 };
 
 // ---- JSON Schema (valijson) -----------------------------------------------------------------------
 
+const json& manifest_schema_doc() {
+    static const json doc =
+        json::parse(templates::find_embedded("schema/deployment-manifest.schema.json").value_or("{}"));
+    return doc;
+}
+
 const valijson::Schema& manifest_schema() {
     static const std::unique_ptr<valijson::Schema> schema = [] {
         auto s = std::make_unique<valijson::Schema>();
-        auto text = templates::find_embedded("schema/deployment-manifest.schema.json");
-        json doc = json::parse(text.value_or("{}"));
         valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-        valijson::adapters::NlohmannJsonAdapter adapter(doc);
+        valijson::adapters::NlohmannJsonAdapter adapter(manifest_schema_doc());
         parser.populateSchema(adapter, *s);
         return s;
     }();
     return *schema;
 }
 
-// valijson context "<root>", "[modulesContent]", "[$edgeAgent]", "[0]" -> "$.modulesContent.$edgeAgent[0]"
-std::string context_path(const std::vector<std::string>& ctx) {
-    std::string out = "$";
+// valijson context "<root>", "[modulesContent]", "[$edgeAgent]", "[0]" -> keys {"modulesContent", "$edgeAgent", "0"}
+std::vector<std::string> context_keys(const std::vector<std::string>& ctx) {
+    std::vector<std::string> keys;
     for (const auto& c : ctx) {
         if (c == "<root>") {
             continue;
         }
-        if (c.size() >= 2 && c.front() == '[' && c.back() == ']') {
-            std::string inner = c.substr(1, c.size() - 2);
-            bool index = !inner.empty() && std::all_of(inner.begin(), inner.end(), ::isdigit);
-            out += index ? c : "." + inner;
+        keys.push_back(c.size() >= 2 && c.front() == '[' && c.back() == ']' ? c.substr(1, c.size() - 2) : c);
+    }
+    return keys;
+}
+
+std::string keys_path(const std::vector<std::string>& keys, const json& instance) {
+    std::string out = "$";
+    const json* at = &instance;
+    for (const auto& k : keys) {
+        if (at != nullptr && at->is_array()) {
+            out += "[" + k + "]";
+            std::size_t i = static_cast<std::size_t>(std::stoul(k));
+            at = i < at->size() ? &(*at)[i] : nullptr;
         } else {
-            out += "." + c;
+            out += "." + k;
+            at = at != nullptr && at->is_object() && at->contains(k) ? &(*at)[k] : nullptr;
         }
     }
     return out;
 }
 
-void check_schema(const json& manifest, Checker& ck) {
+const json* instance_at(const json& instance, const std::vector<std::string>& keys) {
+    const json* at = &instance;
+    for (const auto& k : keys) {
+        if (at->is_object() && at->contains(k)) {
+            at = &(*at)[k];
+        } else if (at->is_array() && !k.empty() && std::all_of(k.begin(), k.end(), ::isdigit) &&
+                   std::stoul(k) < at->size()) {
+            at = &(*at)[std::stoul(k)];
+        } else {
+            return nullptr;
+        }
+    }
+    return at;
+}
+
+const json* resolve_ref(const json* s) {
+    const json& root = manifest_schema_doc();
+    while (s != nullptr && s->is_object() && s->contains("$ref") && (*s)["$ref"].is_string()) {
+        const auto& ref = (*s)["$ref"].get_ref<const std::string&>();
+        const auto& defs = root["definitions"];
+        std::string name = ref.substr(ref.rfind('/') + 1);
+        s = defs.contains(name) ? &defs[name] : nullptr;
+    }
+    return s;
+}
+
+// The subschema that governs instance location `keys` (properties, patternProperties,
+// additionalProperties, items; $ref resolved). nullptr when the schema says nothing.
+const json* schema_at(const std::vector<std::string>& keys) {
+    const json* s = &manifest_schema_doc();
+    for (const auto& k : keys) {
+        s = resolve_ref(s);
+        if (s == nullptr || !s->is_object()) {
+            return nullptr;
+        }
+        if (s->contains("properties") && (*s)["properties"].contains(k)) {
+            s = &(*s)["properties"][k];
+            continue;
+        }
+        const json* next = nullptr;
+        if (s->contains("patternProperties")) {
+            for (const auto& [pattern, sub] : (*s)["patternProperties"].items()) {
+                if (std::regex_search(k, std::regex(pattern))) {
+                    next = &sub;
+                    break;
+                }
+            }
+        }
+        if (next == nullptr && s->contains("additionalProperties") && (*s)["additionalProperties"].is_object()) {
+            next = &(*s)["additionalProperties"];
+        }
+        if (next == nullptr && s->contains("items")) {
+            next = &(*s)["items"];
+        }
+        s = next;
+    }
+    return resolve_ref(s);
+}
+
+std::string type_name(const json& v) {
+    switch (v.type()) {
+    case json::value_t::string: return "a string";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "an integer";
+    case json::value_t::number_float: return "a number";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::object: return "an object";
+    case json::value_t::array: return "an array";
+    default: return "null";
+    }
+}
+
+// How a value appears in a message: strings quoted (shortened), scalars as JSON, containers by type.
+// Values under registryCredentials are never echoed: they may be secrets.
+std::string render(const json& v, const std::string& path) {
+    if (path.find(".registryCredentials.") != std::string::npos) {
+        return type_name(v);
+    }
+    if (v.is_string()) {
+        std::string t = v.get<std::string>();
+        return "'" + (t.size() > 60 ? t.substr(0, 60) + "…" : t) + "'";
+    }
+    if (v.is_object() || v.is_array() || v.is_null()) {
+        return type_name(v);
+    }
+    return v.dump();
+}
+
+std::string expected_of(const json* schema) {
+    if (schema == nullptr) {
+        return "";
+    }
+    auto one = [](const json& t) {
+        std::string n = t.get<std::string>();
+        return n == "integer" || n == "object" || n == "array" ? "an " + n : "a " + n;
+    };
+    if (schema->contains("enum")) {
+        std::string out = "one of ";
+        for (const auto& e : (*schema)["enum"]) {
+            out += (out.size() > 7 ? ", " : "") + (e.is_string() ? e.get<std::string>() : e.dump());
+        }
+        return out;
+    }
+    if (schema->contains("oneOf")) {
+        std::string out;
+        for (const auto& alt : (*schema)["oneOf"]) {
+            std::string a = expected_of(resolve_ref(&alt));
+            if (alt.contains("required")) {
+                std::string req;
+                for (const auto& r : alt["required"]) {
+                    req += (req.empty() ? "" : ", ") + r.get<std::string>();
+                }
+                a += " with " + req;
+            }
+            out += (out.empty() ? "" : " or ") + a;
+        }
+        return out;
+    }
+    if (schema->contains("type")) {
+        const auto& t = (*schema)["type"];
+        if (t.is_string()) {
+            return one(t);
+        }
+        std::string out;
+        for (std::size_t i = 0; i < t.size(); ++i) {
+            out += (i == 0 ? "" : i + 1 == t.size() ? " or " : ", ") + one(t[i]);
+        }
+        return out;
+    }
+    return "";
+}
+
+std::string pattern_meaning(const std::string& pattern) {
+    if (pattern == "^[^\\s]+$") {
+        return "no spaces, not empty";
+    }
+    if (pattern == "^[a-zA-Z0-9_-]+$") {
+        return "letters, digits, '_' and '-'";
+    }
+    if (pattern == "^[^\\.\\$# ]+$") {
+        return "no '.', '$', '#' or space";
+    }
+    return "";
+}
+
+// One readable message for a valijson finding: what is there and what the schema expects.
+std::string schema_message(const std::string& description, const json* value, const json* schema,
+                           const std::string& path) {
+    if (description.starts_with("Missing required property '")) {
+        return "missing required property " + description.substr(26, description.size() - 27);
+    }
+    static const std::string k_extra = "constraints: ";
+    if (description.starts_with("Object contains a property") && description.find(k_extra) != std::string::npos) {
+        std::string name = description.substr(description.find(k_extra) + k_extra.size());
+        if (name.ends_with(".")) {
+            name.pop_back();
+        }
+        std::string allowed;
+        if (schema != nullptr && schema->contains("properties")) {
+            for (const auto& [k, v] : (*schema)["properties"].items()) {
+                allowed += (allowed.empty() ? "" : ", ") + k;
+            }
+        }
+        return "unexpected property " + name + (allowed.empty() ? "" : " (allowed: " + allowed + ")");
+    }
+    std::string got = value != nullptr ? render(*value, path) : "the value";
+    if (description.starts_with("Failed to match regex") && schema != nullptr && schema->contains("pattern")) {
+        std::string pattern = (*schema)["pattern"].get<std::string>();
+        std::string meaning = pattern_meaning(pattern);
+        return got + " does not match " + pattern + (meaning.empty() ? "" : " (" + meaning + ")");
+    }
+    if (description.starts_with("String should be no fewer than")) {
+        return got + " is empty; expected a non-empty string";
+    }
+    if (description.starts_with("Expected number") && schema != nullptr) {
+        std::string range;
+        if (schema->contains("minimum")) {
+            range += ">= " + (*schema)["minimum"].dump();
+        }
+        if (schema->contains("maximum")) {
+            range += (range.empty() ? "<= " : " and <= ") + (*schema)["maximum"].dump();
+        }
+        return got + " is out of range; expected " + expected_of(schema) + " " + range;
+    }
+    std::string expected = expected_of(schema);
+    if (!expected.empty()) {
+        bool scalar_shown = value != nullptr && !value->is_string() && got != type_name(*value);
+        return "is " + got + (scalar_shown ? " (" + type_name(*value) + ")" : "") + "; expected " + expected;
+    }
+    return got + ": " + description;
+}
+
+// Schema findings, one per fault: valijson reports each failing level, and every alternative of a
+// oneOf; keep the innermost message per path (all missing/unexpected properties, else the first).
+void check_schema(const json& instance, const std::string& from, const std::string& to, Checker& ck) {
     valijson::Validator validator;
     valijson::ValidationResults results;
-    valijson::adapters::NlohmannJsonAdapter target(manifest);
+    valijson::adapters::NlohmannJsonAdapter target(instance);
     if (validator.validate(manifest_schema(), target, &results)) {
         return;
     }
-    // valijson reports each failing level; keep the innermost finding per path, drop the
-    // "Failed to validate against schema associated with property name …" wrappers.
-    std::vector<std::pair<std::string, std::string>> items;
+    struct Item {
+        std::string path;
+        std::string message;
+        bool property; // missing or unexpected property: several may share a path
+        bool alternatives;
+    };
+    std::vector<Item> items;
     valijson::ValidationResults::Error e;
     while (results.popError(e)) {
-        if (e.description.starts_with("Failed to validate against schema associated with property") ||
-            e.description.starts_with("Failed to validate against child schema") ||
-            e.description.starts_with("Failed to validate item") ||
-            e.description.starts_with("Failed to validate against additional properties schema") ||
-            e.description.starts_with("Failed to validate against dependent schema") ||
-            e.description.starts_with("Failed to validate against schema associated with pattern")) {
+        const auto& d = e.description;
+        if (d.starts_with("Failed to validate against schema associated with property") ||
+            d.starts_with("Failed to validate against child schema") || d.starts_with("Failed to validate item") ||
+            d.starts_with("Failed to validate against additional properties schema") ||
+            d.starts_with("Failed to validate against dependent schema") ||
+            d.starts_with("Failed to validate against schema associated with pattern")) {
             continue;
         }
-        items.emplace_back(context_path(e.context), e.description);
-    }
-    std::set<std::pair<std::string, std::string>> seen;
-    for (auto& [p, d] : items) {
-        if (seen.insert({p, d}).second) {
-            ck.error(p, "schema: " + d);
+        auto keys = context_keys(e.context);
+        std::string path = keys_path(keys, instance);
+        if (path.starts_with(from)) {
+            path = to + path.substr(from.size());
         }
+        bool alternatives = d.find("oneOf") != std::string::npos || d.find("exactly one child") != std::string::npos;
+        const json* schema = schema_at(keys);
+        items.push_back({path, schema_message(d, instance_at(instance, keys), schema, path),
+                         d.starts_with("Missing required") || d.starts_with("Object contains a property"),
+                         alternatives});
+    }
+    std::set<std::string> with_alternatives;
+    for (const auto& i : items) {
+        if (i.alternatives) {
+            with_alternatives.insert(i.path);
+        }
+    }
+    std::set<std::string> reported;
+    std::set<std::pair<std::string, std::string>> seen;
+    for (const auto& i : items) {
+        if (with_alternatives.count(i.path) != 0 && !i.alternatives) {
+            continue; // one alternative's complaint; the oneOf message says it all
+        }
+        if (!seen.insert({i.path, i.message}).second) {
+            continue;
+        }
+        if (!i.property && !reported.insert(i.path).second) {
+            continue;
+        }
+        ck.schema_error(i.path, i.message);
     }
 }
 
@@ -116,6 +364,9 @@ std::size_t code_points(const std::string& s) {
 
 bool has_unresolved(const std::string& s) {
     for (std::size_t i = 0; i + 1 < s.size(); ++i) {
+        if (s.compare(i, 10, "$upstream:") == 0) {
+            continue; // nested edge: the agent resolves it
+        }
         if (s[i] == '$' && (s[i + 1] == '{' || std::isalpha(static_cast<unsigned char>(s[i + 1])) || s[i + 1] == '_')) {
             return true;
         }
@@ -234,8 +485,6 @@ void check_create_options(const ModuleRef& m, Checker& ck) {
                 continue;
             }
             chunks[std::stoi(k.substr(13))] = {k, &v};
-        } else if (k.starts_with("createoptions")) {
-            ck.warning(join_path(sp, k), "lower-case 'createoptions' is ignored by the edge agent; use 'createOptions'");
         }
     }
     if (chunks.empty()) {
@@ -249,7 +498,7 @@ void check_create_options(const ModuleRef& m, Checker& ck) {
         std::string p = join_path(sp, key);
         if (i != expected) {
             ck.error(p, "createOptions chunks must be contiguous: expected " + chunk_key(static_cast<std::size_t>(expected)) +
-                            " before " + key + " (reference/iothub.md §3: the agent fails on a gap)");
+                            " before " + key + " (the edge agent refuses a gap in the sequence)");
             all_strings = false;
             break;
         }
@@ -285,38 +534,111 @@ void check_create_options(const ModuleRef& m, Checker& ck) {
     }
 }
 
+// Nested edge: "$upstream:<port>/repo:tag" names the parent device's registry proxy; the edge agent
+// replaces $upstream with the parent's host name (NestedEdgeParentUriParser: \$upstream(:[1-9].*)).
+bool upstream_image(const std::string& image) {
+    return image.starts_with("$upstream:") && image.size() > 10 && image[10] >= '1' && image[10] <= '9';
+}
+
+// The registry host of an image reference, lower-cased; "" for Docker Hub short names.
+std::string image_host(const std::string& image) {
+    auto slash = image.find('/');
+    if (slash == std::string::npos) {
+        return "";
+    }
+    std::string host = image.substr(0, slash);
+    if (host.find('.') == std::string::npos && host.find(':') == std::string::npos && host != "localhost" &&
+        !host.starts_with("$")) {
+        return "";
+    }
+    std::transform(host.begin(), host.end(), host.begin(), ::tolower);
+    return host;
+}
+
 void check_image(const ModuleRef& m, Checker& ck) {
     if (!m.value->is_object() || !m.value->contains("settings") || !(*m.value)["settings"].is_object()) {
         return;
     }
     const auto& settings = (*m.value)["settings"];
+    std::string sp = join_path(m.path, "settings");
+    // The agent reads image, createOptions* (any case) and digest; anything else is dropped silently.
+    for (const auto& [k, v] : settings.items()) {
+        std::string lower = k;
+        std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+        if (k != "image" && k != "digest" && !lower.starts_with("createoptions")) {
+            std::string where = k == "env" ? "; put it next to 'settings' (modules.<m>.env)" : "";
+            ck.warning(join_path(sp, k), "'" + k + "' inside settings is ignored by the edge agent (it reads image, "
+                                         "createOptions and digest)" + where);
+        }
+    }
     if (!settings.contains("image") || !settings["image"].is_string()) {
         return; // the schema reports it
     }
-    const auto& image = settings["image"].get_ref<const std::string&>();
-    std::string p = join_path(join_path(m.path, "settings"), "image");
-    if (has_unresolved(image)) {
-        ck.error(p, "image '" + image + "' has an unresolved placeholder (run 'edgeship gen' and check .env)");
-    } else if (image.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@-") !=
-               std::string::npos) {
+    std::string image = settings["image"].get<std::string>();
+    std::string p = join_path(sp, "image");
+    if (image.empty()) {
+        return; // the schema reports it
+    }
+    std::string rest = image;
+    if (upstream_image(image)) {
+        rest = image.substr(9); // ":443/…"
+    } else if (image.starts_with("$upstream")) {
+        ck.error(p, "image '" + image + "' uses $upstream without a port; the edge agent needs '$upstream:<port>/…' "
+                                        "(e.g. $upstream:443/azureiotedge-agent:1.4)");
+        return;
+    }
+    if (has_unresolved(rest)) {
+        ck.error(p, "image '" + image + "' has an unresolved placeholder; devices cannot pull it (run 'edgeship gen' "
+                                        "and check .env)");
+        return;
+    }
+    static const std::string k_allowed = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@-";
+    // "<Container_Registry>/x:<Build.BuildNumber>" is filled by another tool (sed in Azure/iotedge's CI)
+    std::string outside;
+    int depth = 0;
+    for (char c : rest) {
+        if (c == '<') {
+            ++depth;
+        } else if (c == '>' && depth > 0) {
+            --depth;
+        } else if (depth == 0) {
+            outside += c;
+        }
+    }
+    if (outside.find_first_not_of(k_allowed) != std::string::npos || depth != 0) {
         ck.error(p, "image '" + image + "' is not a valid image reference (allowed: letters, digits, . _ : / @ -)");
+    } else if (rest.find('<') != std::string::npos) {
+        ck.warning(p, "image '" + image + "' has <…> placeholders for another tool to fill; devices cannot pull it "
+                                          "as written");
     }
 }
 
 void check_versions(const AgentView& agent, const std::string& hub_version, bool hub_layered,
                     const std::vector<RouteRef>& routes, const json& hub, const std::string& agent_path,
                     const std::string& hub_path, Checker& ck) {
+    // edge agent EdgeAgentConnection.cs: major 1 and at most 1.1, else 412 InvalidSchemaVersion on the device.
+    // edgeHub EdgeHubConfigParser.cs: 1.0, 1.1, 1.2, 1.3.
+    auto unresolved = [](const std::string& v) { return v.find('$') != std::string::npos; };
     if (!agent.layered && !agent.schema_version.empty() && agent.schema_version != "1.0" &&
         agent.schema_version != "1.1") {
-        ck.error(agent_path + ".properties.desired.schemaVersion",
-                 "$edgeAgent schemaVersion '" + agent.schema_version + "' is not supported (use 1.0 or 1.1)");
+        std::string p = agent_path + ".properties.desired.schemaVersion";
+        ck.error(p, unresolved(agent.schema_version)
+                        ? "$edgeAgent schemaVersion '" + agent.schema_version + "' is an unresolved placeholder"
+                        : "$edgeAgent schemaVersion '" + agent.schema_version +
+                              "' is not supported: the edge agent accepts 1.0 and 1.1 and reports 412 "
+                              "(InvalidSchemaVersion) for anything else");
     }
-    if (!hub_layered && !hub_version.empty() && hub_version != "1.0" && hub_version != "1.1" && hub_version != "1.2") {
-        ck.error(hub_path + ".properties.desired.schemaVersion",
-                 "$edgeHub schemaVersion '" + hub_version + "' is not supported (use 1.0, 1.1 or 1.2)");
+    if (!hub_layered && !hub_version.empty() && hub_version != "1.0" && hub_version != "1.1" && hub_version != "1.2" &&
+        hub_version != "1.3") {
+        std::string p = hub_path + ".properties.desired.schemaVersion";
+        ck.error(p, unresolved(hub_version)
+                        ? "$edgeHub schemaVersion '" + hub_version + "' is an unresolved placeholder"
+                        : "$edgeHub schemaVersion '" + hub_version +
+                              "' is not supported: edgeHub accepts 1.0, 1.1, 1.2 and 1.3 and refuses the "
+                              "configuration otherwise");
     }
-    // reference/iothub.md §4.3: agent 1.1 adds imagePullPolicy and startupOrder; hub 1.1 route
-    // objects; hub 1.2 mqttBroker.
+    // Agent schema 1.1 adds imagePullPolicy and startupOrder; hub 1.1 route objects; hub 1.2 mqttBroker
+    // (IoT Edge docs, "Properties of the IoT Edge agent and IoT Edge hub module twins").
     if (agent.schema_version == "1.0") {
         for (const auto& m : agent.modules) {
             for (const char* k : {"imagePullPolicy", "startupOrder"}) {
@@ -341,13 +663,39 @@ void check_versions(const AgentView& agent, const std::string& hub_version, bool
     }
 }
 
+// A module name the deployment does not have: edgeHub accepts the route (it carries nothing until such
+// a module runs), so this is a warning that names the likely case slip.
+void unknown_route_module(const std::string& name, bool sink, const std::set<std::string>& modules, bool layered,
+                          const std::string& path, Checker& ck) {
+    if (modules.count(name) != 0) {
+        return;
+    }
+    auto lower = [](std::string v) {
+        std::transform(v.begin(), v.end(), v.begin(), ::tolower);
+        return v;
+    };
+    for (const auto& m : modules) {
+        if (lower(m) == lower(name)) {
+            ck.warning(path, sink ? "route sink names module '" + name + "', but the deployed module is '" + m +
+                                        "': module ids are case-sensitive, so these messages are not delivered"
+                                  : "route source names module '" + name + "', but the deployed module is '" + m +
+                                        "' (edgeHub compares sources case-insensitively; write '" + m + "')");
+            return;
+        }
+    }
+    ck.warning(path, std::string("route ") + (sink ? "sink" : "source") + " names module '" + name +
+                         "', which this deployment does not contain; the route carries no messages until such a "
+                         "module runs" + (layered ? " (it may come from the base deployment)" : ""));
+}
+
 void check_routes(const std::vector<RouteRef>& routes, const std::set<std::string>& modules, bool layered,
                   Checker& ck) {
-    // FROM <source> [WHERE <condition>] INTO <sink> (keywords case-insensitive)
-    static const std::regex k_route(R"(^\s*FROM\s+(\S+)(\s+WHERE\s+.+?)?\s+INTO\s+(\S.*?)\s*$)",
+    // edgeHub's grammar (Routing.Core/grammar/Route.g4): [SELECT * ] FROM <source> [WHERE <condition>] INTO <sink>,
+    // keywords case-insensitive; the sink is $upstream or BrokeredEndpoint("/modules/<m>/inputs/<i>").
+    static const std::regex k_route(R"(^\s*(?:SELECT\s+\*\s+)?FROM\s+(\S+)(\s+WHERE\s+.+?)?\s+INTO\s+(\S.*?)\s*$)",
                                     std::regex::icase | std::regex::ECMAScript);
-    static const std::regex k_source_module(R"(^/messages/modules/([^/]+)(/.*)?$)");
-    static const std::regex k_brokered(R"re(^BrokeredEndpoint\(\s*["'](/modules/([^/]+)/inputs/[^"']+)["']\s*\)$)re",
+    static const std::regex k_source_module(R"(^/messages/modules/([^/]+)(/.*)?$)", std::regex::icase);
+    static const std::regex k_brokered(R"re(^BrokeredEndpoint\(\s*"(/?modules/([^/"]+)/inputs/[^/"]+/?)"\s*\)$)re",
                                        std::regex::icase);
     for (const auto& r : routes) {
         std::string text;
@@ -370,26 +718,27 @@ void check_routes(const std::vector<RouteRef>& routes, const std::set<std::strin
         if (!source.starts_with("/")) {
             ck.error(p, "route source '" + source + "' must start with '/' (e.g. /messages/modules/<m>/outputs/*)");
         }
-        auto unknown = [&](const std::string& name, const char* role) {
-            if (modules.count(name) == 0) {
-                std::string msg = std::string("route ") + role + " names module '" + name +
-                                  "', which is not in $edgeAgent modules";
-                if (layered) {
-                    ck.warning(p, msg + " (it may come from the base deployment)");
-                } else {
-                    ck.error(p, msg);
-                }
-            }
-        };
         std::smatch sm;
         if (std::regex_match(source, sm, k_source_module)) {
-            unknown(sm[1].str(), "source");
+            std::string name = sm[1].str();
+            std::string rest = sm[2].str();
+            if (name != "*") {
+                unknown_route_module(name, false, modules, layered, p, ck);
+            } else if (!rest.empty() && rest != "/") {
+                // edgeHub trims a trailing '*' and then matches sources by prefix (CustomMessageSource,
+                // BaseMessageSource.Match): a '*' in the middle is a literal module name.
+                ck.warning(p, "route source '" + source + "': '*' is a wildcard only at the end of a source "
+                                                          "(edgeHub matches sources by prefix), so this route "
+                                                          "receives no messages; use /messages/modules/*");
+            }
         }
-        if (sink == "$upstream") {
+        std::string sink_lower = sink;
+        std::transform(sink_lower.begin(), sink_lower.end(), sink_lower.begin(), ::tolower);
+        if (sink_lower == "$upstream") {
             continue;
         }
         if (std::regex_match(sink, sm, k_brokered)) {
-            unknown(sm[2].str(), "sink");
+            unknown_route_module(sm[2].str(), true, modules, layered, p, ck);
         } else {
             ck.error(p, "route sink '" + sink + "' must be $upstream or BrokeredEndpoint(\"/modules/<m>/inputs/<i>\")");
         }
@@ -458,6 +807,20 @@ void check_twin_section(const std::string& owner_path, const json& owner, Checke
 
 void check_registries(const json& desired, const std::string& path, const std::vector<ModuleRef>& modules,
                       Checker& ck) {
+    // Registry hosts the deployment's images pull from (user and system modules), with the modules.
+    std::map<std::string, std::vector<std::string>> pulls;
+    for (const auto& m : modules) {
+        if (!m.value->is_object() || !m.value->contains("settings") || !(*m.value)["settings"].is_object()) {
+            continue;
+        }
+        const auto& s = (*m.value)["settings"];
+        if (s.contains("image") && s["image"].is_string()) {
+            std::string host = image_host(s["image"].get<std::string>());
+            if (!host.empty()) {
+                pulls[host].push_back(m.name);
+            }
+        }
+    }
     std::set<std::string> addresses;
     const json* creds = nullptr;
     if (desired.contains("runtime") && desired["runtime"].is_object() && desired["runtime"].contains("settings") &&
@@ -471,27 +834,52 @@ void check_registries(const json& desired, const std::string& path, const std::v
             if (!entry.is_object()) {
                 continue;
             }
-            for (const char* f : {"username", "password", "address"}) {
+            std::string address;
+            if (entry.contains("address") && entry["address"].is_string()) {
+                address = entry["address"].get<std::string>();
+                if (address.find("://") != std::string::npos) {
+                    ck.warning(join_path(ep, "address"), "address should be a host name without a scheme");
+                    address = address.substr(address.find("://") + 3);
+                }
+                std::transform(address.begin(), address.end(), address.begin(), ::tolower);
+                while (address.ends_with("/")) {
+                    address.pop_back();
+                }
+                addresses.insert(address);
+            }
+            // The agent uses a credential only to pull from its address: an unusable one is an error
+            // when an image pulls from there, a warning otherwise. Values are never printed.
+            auto used = pulls.find(address);
+            std::string users;
+            if (used != pulls.end() && !address.empty()) {
+                for (const auto& u : used->second) {
+                    users += (users.empty() ? "" : ", ") + u;
+                }
+            }
+            for (const char* f : {"username", "password"}) {
                 if (!entry.contains(f) || !entry[f].is_string()) {
                     continue; // the schema reports it
                 }
                 const auto& v = entry[f].get_ref<const std::string&>();
+                std::string problem;
                 if (v.empty()) {
-                    ck.error(join_path(ep, f), std::string("registry credential '") + f + "' is empty (check .env)");
-                } else if (std::regex_match(v, std::regex(R"(^\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)$)"))) {
-                    // never echo the value: it may be a secret
-                    ck.error(join_path(ep, f), std::string("registry credential '") + f +
-                                                   "' has an unresolved variable (check .env)");
+                    problem = "is empty";
+                } else if (!v.starts_with("$upstream") &&
+                           std::regex_match(v, std::regex(R"(^\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)$)"))) {
+                    problem = "is an unresolved variable";
+                } else {
+                    continue;
                 }
-            }
-            if (entry.contains("address") && entry["address"].is_string()) {
-                std::string a = entry["address"].get<std::string>();
-                if (a.find("://") != std::string::npos) {
-                    ck.warning(join_path(ep, "address"), "address should be a host name without a scheme");
-                    a = a.substr(a.find("://") + 3);
+                std::string fp = join_path(ep, f);
+                if (!users.empty()) {
+                    ck.error(fp, std::string("registry credential '") + f + "' " + problem + ", and " + users +
+                                     " pull from '" + address + "' with it (check .env)");
+                } else {
+                    ck.warning(fp, std::string("registry credential '") + f + "' " + problem +
+                                       (address.empty() ? "; the entry has no address"
+                                                        : "; no image in this deployment pulls from '" + address + "'") +
+                                       ", so the edge agent does not use it");
                 }
-                std::transform(a.begin(), a.end(), a.begin(), ::tolower);
-                addresses.insert(a);
             }
         }
     }
@@ -505,16 +893,14 @@ void check_registries(const json& desired, const std::string& path, const std::v
             continue;
         }
         std::string image = s["image"].get<std::string>();
-        auto slash = image.find('/');
-        if (slash == std::string::npos || has_unresolved(image)) {
+        std::string host = image_host(image);
+        if (host.empty() || has_unresolved(image) || host.starts_with("$upstream") ||
+            host.find('<') != std::string::npos) {
             continue;
         }
-        std::string host = image.substr(0, slash);
-        std::transform(host.begin(), host.end(), host.begin(), ::tolower);
-        bool registry_host = host.find('.') != std::string::npos || host.find(':') != std::string::npos;
         bool public_host = host == "mcr.microsoft.com" || host == "docker.io" || host == "index.docker.io" ||
                            host.starts_with("localhost") || host.starts_with("127.0.0.1");
-        if (registry_host && !public_host && addresses.count(host) == 0) {
+        if (!public_host && addresses.count(host) == 0) {
             ck.warning(join_path(join_path(m.path, "settings"), "image"),
                        "no registryCredentials entry for '" + host + "'; the device pulls anonymously");
         }
@@ -550,29 +936,36 @@ ValidationReport validate_manifest(const nlohmann::json& manifest) {
         ck.error("$", "a deployment manifest is a JSON object with 'modulesContent'");
         return report;
     }
-    // reference/iothub.md §4.3/§5: {"content": {"modulesContent": …}} is accepted and layered
-    // deployments are defined by dotted properties.desired.* paths.
+    // {"content": {"modulesContent": …}} is the configuration form (az, IoT Hub's configurations API);
+    // it may hold a full deployment or a layered one. Layered means dotted properties.desired.* paths.
+    const json* holder = &manifest;
+    std::string holder_path = "$";
+    if (manifest.contains("content") && manifest["content"].is_object()) {
+        holder = &manifest["content"];
+        holder_path = "$.content";
+    }
     const json* mc = nullptr;
     std::string mc_path;
-    bool wrapped = false;
-    if (manifest.contains("content") && manifest["content"].is_object() &&
-        manifest["content"].contains("modulesContent")) {
-        mc = &manifest["content"]["modulesContent"];
-        mc_path = "$.content.modulesContent";
-        wrapped = true;
-    } else if (manifest.contains("modulesContent")) {
-        mc = &manifest["modulesContent"];
-        mc_path = "$.modulesContent";
+    if (holder->contains("modulesContent")) {
+        mc = &(*holder)["modulesContent"];
+        mc_path = holder_path + ".modulesContent";
+    } else if (holder->contains("moduleContent")) {
+        // az: "'moduleContent' is deprecated for edge deployments. Use 'modulesContent' instead"; it sends
+        // the value as modulesContent, and so do edgeship gen and deploy.
+        mc = &(*holder)["moduleContent"];
+        mc_path = holder_path + ".moduleContent";
+        ck.warning(mc_path, "'moduleContent' is the deprecated name of 'modulesContent'; it is read as "
+                            "'modulesContent' (as az does): rename it");
     }
     if (mc == nullptr || !mc->is_object()) {
-        ck.error("$", "missing 'modulesContent' object");
+        ck.error(mc == nullptr ? holder_path : mc_path,
+                 mc == nullptr ? "missing 'modulesContent' object (a deployment is {\"modulesContent\": {\"$edgeAgent\": "
+                                 "…, \"$edgeHub\": …}}, optionally inside {\"content\": …})"
+                               : "'modulesContent' must be an object");
         return report;
     }
     if (manifest.contains("$schema-template")) {
         ck.error("$.$schema-template", "'$schema-template' belongs in templates only; remove it (edgeship gen does)");
-    }
-    if (manifest.contains("$schema")) {
-        ck.error("$.$schema", "a '$schema' key is rejected by strict validators (Azure/azure-iot-cli-extension#100)");
     }
 
     const std::string agent_path = mc_path + ".$edgeAgent";
@@ -584,17 +977,37 @@ ValidationReport validate_manifest(const nlohmann::json& manifest) {
     std::string hub_version;
     bool hub_layered = false;
     auto routes = hub_routes(hub, hub_path, hub_version, hub_layered);
-    bool layered = wrapped || av.layered || hub_layered;
+    // Layered: dotted paths anywhere, or the documented "$edgeAgent": {} of a layered deployment.
+    bool layered = av.layered || hub_layered || (agent.is_object() && agent.empty() && mc->contains("$edgeAgent"));
+    for (const auto& [owner, value] : mc->items()) {
+        if (value.is_object()) {
+            for (const auto& [key, v] : value.items()) {
+                layered |= key.starts_with("properties.desired.");
+            }
+        }
+    }
 
     if (!layered) {
-        check_schema(manifest, ck);
-    } else if (!mc->contains("$edgeAgent")) {
-        ck.error(mc_path, "a layered deployment must include an $edgeAgent object (it may be {})");
-    }
-    if (layered) {
+        json view = json::object();
+        view["modulesContent"] = *mc;
+        check_schema(view, "$.modulesContent", mc_path, ck);
+    } else {
+        if (!mc->contains("$edgeAgent")) {
+            ck.error(mc_path, "a layered deployment must include an $edgeAgent object (it may be {})");
+        }
+        // IoT Hub merges layered deployments by property path; a whole properties.desired would replace the
+        // base deployment's (runtime, systemModules, routes).
+        for (const auto& [owner, path] : {std::pair<const json*, std::string>{&agent, agent_path}, {&hub, hub_path}}) {
+            if (owner->is_object() && owner->contains("properties.desired")) {
+                ck.error(path + ".properties.desired",
+                         "a layered deployment sets dotted paths (properties.desired.modules.<m>, "
+                         "properties.desired.routes.<r>), not a whole 'properties.desired'");
+            }
+        }
         for (const auto& m : av.modules) {
             if (m.system) {
-                ck.error(m.path, "a layered deployment must not contain system modules (reference/iothub.md §5)");
+                ck.error(m.path, "a layered deployment must not contain system modules (they come from the base "
+                                 "deployment)");
             }
         }
     }
@@ -619,6 +1032,27 @@ ValidationReport validate_manifest(const nlohmann::json& manifest) {
         check_twin_section(join_path(mc_path, owner), value, ck);
     }
     check_unresolved_elsewhere(*mc, mc_path, ck);
+
+    // One fault, one finding: a semantic error replaces the schema's complaint about the same value,
+    // and an error replaces a warning at the same path.
+    std::set<std::string> semantic_errors;
+    std::set<std::string> errors;
+    for (const auto& f : report.findings) {
+        if (f.error) {
+            errors.insert(f.path);
+            if (!ck.is_schema(f)) {
+                semantic_errors.insert(f.path);
+            }
+        }
+    }
+    std::vector<Finding> kept;
+    for (auto& f : report.findings) {
+        if (f.error ? (ck.is_schema(f) && semantic_errors.count(f.path) != 0) : errors.count(f.path) != 0) {
+            continue;
+        }
+        kept.push_back(std::move(f));
+    }
+    report.findings = std::move(kept);
     return report;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-// Deployment manifest validation: JSON Schema (written from reference/iothub.md §3–§4) plus
-// semantic checks (routes, createOptions chunks, twin limits, registry credentials, unresolved
-// placeholders). See reference/iothub.md §3, §4, §11.2.
+// Deployment manifest validation: a JSON Schema (templates/schema/deployment-manifest.schema.json)
+// plus semantic checks taken from the edge agent's and edgeHub's behaviour (routes, createOptions
+// chunks, twin limits, registry credentials, unresolved placeholders). docs/validate.md lists them.
 
 #include <nlohmann/json.hpp>
 
@@ -26,9 +26,10 @@ struct ValidationReport {
     bool ok() const;
 };
 
-/// Validates a complete deployment manifest (`{"modulesContent": {...}}`) or a layered deployment
-/// manifest (`{"content": {"modulesContent": {...}}}` is not accepted here; pass modulesContent's
-/// parent). Never throws; pure function of its input; thread-safe.
+/// Validates a deployment manifest: `{"modulesContent": {...}}` or the configuration form
+/// `{"content": {"modulesContent": {...}}}` (legacy `moduleContent` is read with a warning), full or
+/// layered (layered = dotted `properties.desired.*` paths, or `"$edgeAgent": {}`). Paths in findings
+/// are rooted at the document given. Never throws; pure function of its input; thread-safe.
 ValidationReport validate_manifest(const nlohmann::json& manifest);
 
 }  // namespace edgeship::manifest
