@@ -21,17 +21,20 @@ void register_gen(CLI::App& parent, Context& ctx, Runner<GenOptions> run) {
     sub->add_option("-o,--output-dir", opts->output_dir,
                     "Output directory (default: CONFIG_OUTPUT_DIR or config); '-' prints the manifest");
     sub->add_flag("--strict", opts->strict, "Undefined variables are errors, not warnings");
+    sub->add_flag("--no-validate", opts->no_validate,
+                  "Skip the manifest validation and write the manifest as generated (as deploy --no-validate)");
     sub->add_flag("--dry-run", opts->dry_run, "Generate and validate, but write nothing");
     sub->add_flag("--json", opts->json, "Print {manifest, platform, written, images, findings} as JSON");
     sub->footer("Examples:\n"
                 "  edgeship gen\n"
                 "  edgeship gen --solution pm --platform arm64v8\n"
                 "  edgeship gen --template deployment.debug.template.json --strict\n"
-                "  edgeship gen -o - | jq .modulesContent\n\n"
+                "  edgeship gen -o - | jq .modulesContent\n"
+                "  edgeship gen --no-validate   # write it even if validate would refuse it\n\n"
                 "Variables (${VAR}, $VAR) come from .env and the environment (the environment wins) and are\n"
                 "substituted inside JSON strings, so quotes or backslashes in values cannot break the JSON.\n"
                 "Exit codes: 0 written, 1 bad input (file:line:column named), 3 the manifest failed validation\n"
-                "(findings on stdout, nothing written).");
+                "(findings on stdout, nothing written; --no-validate skips the check).");
     bind_action(sub, ctx, opts, std::move(run));
 }
 
@@ -52,6 +55,7 @@ Result<void> run_gen(const GenOptions& opts, Context& ctx) {
         go.output_dir = opts.output_dir;
     }
     go.strict = opts.strict ? solution::Strict::yes : solution::Strict::no;
+    go.validate = opts.no_validate ? solution::Validate::no : solution::Validate::yes;
     auto generated = solution::generate_manifest(go, ctx.env, ctx.console.logger());
     if (!generated) {
         return unexpected(std::move(generated).error().context("gen"));
@@ -93,9 +97,10 @@ Result<void> run_gen(const GenOptions& opts, Context& ctx) {
     }
     if (!ok) {
         std::size_t n = count_errors(g.report);
-        return fail("gen: " + g.template_file.string() + ": the generated manifest has " + std::to_string(n) +
-                        " validation error" + (n == 1 ? "" : "s") + "; nothing written",
-                    ExitCode::validation);
+        return unexpected(Error("gen: " + g.template_file.string() + ": the generated manifest has " +
+                                    std::to_string(n) + " validation error" + (n == 1 ? "" : "s") + "; nothing written",
+                                ExitCode::validation)
+                              .hint("fix the template or .env, or write it anyway with --no-validate"));
     }
     if (!opts.json && !to_stdout) {
         ctx.console.info((write ? "wrote " : "would write ") + g.output_path.string() + " (" +

@@ -48,6 +48,7 @@ struct GenOptions {
     std::string env_file;
     std::string output_dir;
     bool strict = false;
+    bool no_validate = false;
     bool dry_run = false;
     bool json = false;
 };

@@ -39,8 +39,32 @@ void register_validate(CLI::App& parent, Context& ctx, Runner<ValidateOptions> r
     bind_action(sub, ctx, opts, std::move(run));
 }
 
+namespace {
+
+// --json promises JSON on stdout, also when the file cannot be checked at all.
+void print_unchecked(const ValidateOptions& opts, const std::string& message, Context& ctx) {
+    if (!opts.json) {
+        return;
+    }
+    nlohmann::ordered_json j;
+    j["path"] = opts.manifest;
+    j["valid"] = false;
+    j["errors"] = 1;
+    j["warnings"] = 0;
+    j["findings"] = nlohmann::ordered_json::array();
+    j["findings"].push_back({{"severity", "error"}, {"path", "$"}, {"message", message}});
+    ctx.io.out << j.dump(2) << '\n';
+}
+
+} // namespace
+
 Result<void> run_validate(const ValidateOptions& opts, Context& ctx) {
-    EDGESHIP_TRY_ASSIGN(auto text, core::read_file(opts.manifest));
+    auto read = core::read_file(opts.manifest);
+    if (!read) {
+        print_unchecked(opts, read.error().message(), ctx);
+        return unexpected(std::move(read).error());
+    }
+    const std::string& text = *read;
     nlohmann::json doc;
     try {
         doc = nlohmann::json::parse(text);
@@ -50,7 +74,9 @@ Result<void> run_validate(const ValidateOptions& opts, Context& ctx) {
         if (auto p = what.find(": "); p != std::string::npos) {
             what = what.substr(p + 2);
         }
-        return fail(opts.manifest + ":" + std::to_string(line) + ":" + std::to_string(col) + ": not valid JSON: " + what);
+        std::string where = std::to_string(line) + ":" + std::to_string(col);
+        print_unchecked(opts, "not valid JSON at " + where + ": " + what, ctx);
+        return fail(opts.manifest + ":" + where + ": not valid JSON: " + what);
     }
     auto report = manifest::validate_manifest(doc);
     std::size_t errors = count_errors(report);

@@ -4,6 +4,7 @@
 #include "manifest/create_options.hpp"
 #include "solution/layout.hpp"
 
+#include <algorithm>
 #include <map>
 
 namespace edgeship::solution {
@@ -17,9 +18,9 @@ namespace {
 class Placeholders {
 public:
     Placeholders(const std::vector<solution::ModuleInfo>& modules, std::string platform, std::string container_tag,
-                 fs::path template_dir, const core::Environment& vars)
+                 fs::path template_dir, fs::path modules_dir, const core::Environment& vars)
         : m_modules(modules), m_platform(std::move(platform)), m_container_tag(std::move(container_tag)),
-          m_template_dir(std::move(template_dir)), m_vars(vars) {}
+          m_template_dir(std::move(template_dir)), m_modules_dir(std::move(modules_dir)), m_vars(vars) {}
 
     // Resolves a whole settings.image value. nullopt = not a placeholder (left alone, §2.3).
     Result<std::optional<ImageRef>> resolve(const std::string& image, const std::string& where) {
@@ -48,8 +49,14 @@ public:
                 }
                 auto dot = inner.find('.');
                 folder = dot == std::string::npos ? inner : inner.substr(0, dot);
-                return fail(where + ": " + image + ": no module folder '" + folder + "' (modules: " +
-                            (known.empty() ? "none" : known) + ")");
+                std::error_code ec;
+                bool exists = fs::is_directory(m_modules_dir, ec);
+                return unexpected(
+                    Error(where + ": " + image + ": no module folder '" + folder + "' in " + m_modules_dir.string() +
+                          (exists ? " (folders with a module.json: " + (known.empty() ? "none" : known) + ")"
+                                  : " (it does not exist)"))
+                        .hint("module folders are looked up in <template's folder>/$MODULES_PATH (default 'modules'); "
+                              "set MODULES_PATH in .env if yours live elsewhere, e.g. MODULES_PATH=."));
             }
             platform = suffix.empty() ? m_platform : suffix == "debug" ? m_platform + ".debug" : suffix;
         } else if (image.starts_with("${MODULEDIR<") && image.ends_with("}")) {
@@ -59,6 +66,8 @@ public:
                 return fail(where + ": " + image + ": malformed MODULEDIR placeholder");
             }
             std::string rel = image.substr(12, close - 12);
+            // a template written on Windows: ${MODULEDIR<.\\sample_module_2>} (iotedgedev fails on Linux)
+            std::replace(rel.begin(), rel.end(), '\\', '/');
             std::string rest = image.substr(close + 1, image.size() - close - 2);
             EDGESHIP_TRY_ASSIGN(auto loaded, solution::load_module(m_template_dir / rel, m_vars));
             m_extra.push_back(std::make_unique<solution::ModuleInfo>(std::move(loaded)));
@@ -101,6 +110,7 @@ private:
     std::string m_platform;
     std::string m_container_tag;
     fs::path m_template_dir;
+    fs::path m_modules_dir;
     const core::Environment& m_vars;
     std::vector<std::unique_ptr<solution::ModuleInfo>> m_extra;
 };
@@ -145,6 +155,23 @@ std::vector<ModuleSlot> module_slots(ordered_json& agent) {
         }
     }
     return out;
+}
+
+// "file:line:col" of a module's settings.image placeholder in the original template text: the first
+// occurrence of the JSON string after the module's key, else anywhere; just the file when absent.
+std::string locate_image(const std::string& text, const std::string& file, const std::string& module,
+                         const std::string& image) {
+    std::string needle = nlohmann::json(image).dump();
+    auto key = text.find(nlohmann::json(module).dump());
+    auto at = text.find(needle, key == std::string::npos ? 0 : key);
+    if (at == std::string::npos) {
+        at = text.find(needle);
+    }
+    if (at == std::string::npos) {
+        return file;
+    }
+    auto [line, col] = manifest::line_column(text, at + 1);
+    return file + ":" + std::to_string(line) + ":" + std::to_string(col);
 }
 
 } // namespace
@@ -205,22 +232,36 @@ Result<GeneratedManifest> generate_manifest(const GenerateOptions& options, cons
     if (!out.manifest.is_object()) {
         return fail(out.template_file.string() + ": a deployment template is a JSON object");
     }
-    const bool layered = out.manifest.contains("content");
-    ordered_json* mc = nullptr;
-    if (layered && out.manifest["content"].is_object() && out.manifest["content"].contains("modulesContent")) {
-        mc = &out.manifest["content"]["modulesContent"];
-    } else if (out.manifest.contains("modulesContent")) {
-        mc = &out.manifest["modulesContent"];
+    ordered_json* holder = &out.manifest;
+    std::string holder_path = "$";
+    if (out.manifest.contains("content") && out.manifest["content"].is_object()) {
+        holder = &out.manifest["content"];
+        holder_path = "$.content";
     }
+    std::vector<manifest::Finding> gen_findings;
+    if (!holder->contains("modulesContent") && holder->contains("moduleContent")) {
+        // as az does: the legacy key is sent as modulesContent, with a warning; key order is kept
+        ordered_json renamed = ordered_json::object();
+        for (auto& [k, v] : holder->items()) {
+            renamed[k == "moduleContent" ? "modulesContent" : k] = std::move(v);
+        }
+        *holder = std::move(renamed);
+        gen_findings.push_back({holder_path + ".moduleContent",
+                                "'moduleContent' is the deprecated name of 'modulesContent'; written as "
+                                "'modulesContent' (as az does): rename it in the template",
+                                false});
+    }
+    ordered_json* mc = holder->contains("modulesContent") ? &(*holder)["modulesContent"] : nullptr;
     if (mc == nullptr || !mc->is_object()) {
-        return fail(out.template_file.string() + ": missing 'modulesContent' object");
+        return fail(out.template_file.string() + ": missing 'modulesContent' object (a template is "
+                                                 "{\"modulesContent\": {\"$edgeAgent\": …, \"$edgeHub\": …}})");
     }
     std::string schema_template;
     if (out.manifest.contains("$schema-template") && out.manifest["$schema-template"].is_string()) {
         schema_template = out.manifest["$schema-template"].get<std::string>();
     }
 
-    Placeholders placeholders(modules, out.platform, container_tag, template_dir, env.vars);
+    Placeholders placeholders(modules, out.platform, container_tag, template_dir, modules_dir, env.vars);
     if (mc->contains("$edgeAgent")) {
         for (auto& slot : module_slots((*mc)["$edgeAgent"])) {
             if (!slot.value->is_object()) {
@@ -236,7 +277,9 @@ Result<GeneratedManifest> generate_manifest(const GenerateOptions& options, cons
             }
             // §2.3: placeholders in systemModules are not resolved
             if (!slot.system && settings.contains("image") && settings["image"].is_string()) {
-                std::string where = out.template_file.string() + ": " + slot.where + ".settings.image";
+                std::string where =
+                    locate_image(text, out.template_file.string(), slot.name, settings["image"].get<std::string>()) +
+                    ": " + slot.where + ".settings.image";
                 EDGESHIP_TRY_ASSIGN(auto ref, placeholders.resolve(settings["image"].get<std::string>(), where));
                 if (ref) {
                     ref->module = slot.name;
@@ -257,7 +300,10 @@ Result<GeneratedManifest> generate_manifest(const GenerateOptions& options, cons
     out.output_path = output_dir / manifest_file_name(out.template_file, schema_template, out.platform,
                                                       deployment_config_file);
     out.text = serialize_manifest(out.manifest);
-    out.report = manifest::validate_manifest(nlohmann::json(out.manifest));
+    if (options.validate == Validate::yes) {
+        out.report = manifest::validate_manifest(nlohmann::json(out.manifest));
+    }
+    out.report.findings.insert(out.report.findings.begin(), gen_findings.begin(), gen_findings.end());
     return out;
 }
 

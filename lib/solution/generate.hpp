@@ -20,6 +20,8 @@
 namespace edgeship::solution {
 
 enum class Strict { no, yes };
+/// Whether generate_manifest() validates its result (`gen --no-validate` skips it).
+enum class Validate { no, yes };
 
 /// What `edgeship gen` was asked for. Relative paths are relative to the current directory.
 struct GenerateOptions {
@@ -34,6 +36,8 @@ struct GenerateOptions {
     std::optional<std::filesystem::path> output_dir;
     /// undefined variables are errors instead of warnings
     Strict strict = Strict::no;
+    /// validate_manifest() the result; with Validate::no the report holds only gen's own warnings
+    Validate validate = Validate::yes;
 };
 
 /// An image the manifest refers to through a placeholder: what `build`/`push` would produce.
@@ -54,11 +58,12 @@ struct GeneratedManifest {
     std::string platform;
     std::vector<ImageRef> images;
     std::vector<manifest::UndefinedVariable> undefined;
-    manifest::ValidationReport report;         ///< validate_manifest() of the result
+    manifest::ValidationReport report;         ///< gen's warnings (legacy keys), then validate_manifest() of the result
 };
 
 /// Generates the manifest in memory. Errors (exit 1): unreadable files, a template that is not JSON
-/// after expansion (file:line:column of the original), ${MODULES.x} naming no folder, a module.json
+/// after expansion (file:line:column of the original), ${MODULES.x} naming no folder (the message
+/// names the template's file:line:column and the folder searched), a module.json
 /// without image.repository, a platform missing from module.json, an invalid tag, undefined
 /// variables with Strict::yes. createOptions over 8 chunks fails with exit 3. `log` gets debug lines.
 Result<GeneratedManifest> generate_manifest(const GenerateOptions& options, const core::Environment& process_env,

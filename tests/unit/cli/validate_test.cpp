@@ -49,10 +49,14 @@ TEST(ValidateCommand, ErrorsExit3WithJsonPaths) {
     EXPECT_EQ(run({"validate", (dir / "m.json").string(), "--json"}, fake.io, {}), 3);
     auto j = nlohmann::json::parse(fake.out.str());
     EXPECT_EQ(j["valid"], false);
-    EXPECT_EQ(j["errors"], 2);
+    EXPECT_EQ(j["errors"], 1);
+    EXPECT_EQ(j["warnings"], 1);
     EXPECT_EQ(j["findings"][0]["path"], "$.modulesContent.$edgeAgent.properties.desired.modules.m.settings.image");
+    EXPECT_EQ(j["findings"][0]["severity"], "error");
+    // edgeHub accepts a route naming a module that is not deployed: a warning
     EXPECT_EQ(j["findings"][1]["path"], "$.modulesContent.$edgeHub.properties.desired.routes.r");
-    EXPECT_EQ(fake.err.str(), "edgeship: error: " + (dir / "m.json").string() + ": 2 errors (findings on stdout)\n");
+    EXPECT_EQ(j["findings"][1]["severity"], "warning");
+    EXPECT_EQ(fake.err.str(), "edgeship: error: " + (dir / "m.json").string() + ": 1 error (findings on stdout)\n");
 }
 
 TEST(ValidateCommand, NotJsonNamesThePosition) {
@@ -62,6 +66,22 @@ TEST(ValidateCommand, NotJsonNamesThePosition) {
     EXPECT_EQ(run({"validate", (dir / "m.json").string()}, fake.io, {}), 1);
     EXPECT_EQ(fake.err.str().rfind("edgeship: error: " + (dir / "m.json").string() + ":2:24: not valid JSON: ", 0), 0u)
         << fake.err.str();
+}
+
+// --json promises JSON on stdout even when the file is not JSON (or cannot be read).
+TEST(ValidateCommand, JsonOnNonJsonStillPrintsJson) {
+    TempDir dir;
+    write_text(dir / "m.json", "{\n  \"modulesContent\": [1,,2]\n}");
+    FakeIo fake;
+    EXPECT_EQ(run({"validate", (dir / "m.json").string(), "--json"}, fake.io, {}), 1);
+    auto j = nlohmann::json::parse(fake.out.str());
+    EXPECT_EQ(j["valid"], false);
+    EXPECT_EQ(j["errors"], 1);
+    EXPECT_EQ(j["findings"][0]["path"], "$");
+    EXPECT_EQ(j["findings"][0]["message"].get<std::string>().rfind("not valid JSON at 2:24: ", 0), 0u);
+    FakeIo missing;
+    EXPECT_EQ(run({"validate", (dir / "absent.json").string(), "--json"}, missing.io, {}), 1);
+    EXPECT_EQ(nlohmann::json::parse(missing.out.str())["valid"], false);
 }
 
 } // namespace

@@ -215,9 +215,40 @@ TEST(BadInput, ModulesPlaceholderWithoutFolder) {
     write_text(c.root / "deployment.template.json", t);
     auto g = c.run();
     ASSERT_FALSE(g);
+    // the template's file:line:column of the placeholder, and the folder searched
     EXPECT_EQ(g.error().message(), (c.root / "deployment.template.json").string() +
-                                       ": modules.filtermodule.settings.image: ${MODULES.nosuch.amd64}: no module folder "
-                                       "'nosuch' (modules: filtermodule)");
+                                       ":58:25: modules.filtermodule.settings.image: ${MODULES.nosuch.amd64}: no module "
+                                       "folder 'nosuch' in " + (c.root / "modules").string() +
+                                       " (folders with a module.json: filtermodule)");
+    EXPECT_NE(g.error().hint_text().find("MODULES_PATH"), std::string::npos);
+}
+
+// A template written on Windows: ${MODULEDIR<.\\m>} works on Linux too (iotedgedev fails there).
+TEST(BadInput, ModuleDirWithBackslashes) {
+    BadCase c;
+    std::string t = read_text(c.root / "deployment.template.json");
+    t.replace(t.find("${MODULES.filtermodule}"), 23, "${MODULEDIR<.\\\\modules\\\\filtermodule>}");
+    write_text(c.root / "deployment.template.json", t);
+    auto g = c.run();
+    ASSERT_TRUE(g) << g.error().message();
+    ASSERT_EQ(g->images.size(), 1u);
+    EXPECT_EQ(g->images[0].folder, "filtermodule");
+}
+
+// Validate::no skips the check: the report is empty even for a manifest validate would refuse.
+TEST(BadInput, NoValidateSkipsTheCheck) {
+    BadCase c;
+    std::string t = read_text(c.root / "deployment.template.json");
+    t.replace(t.find("${MODULES.filtermodule}"), 23, "${UNDEFINED_IMAGE}");
+    write_text(c.root / "deployment.template.json", t);
+    auto g = c.run();
+    ASSERT_TRUE(g) << g.error().message();
+    EXPECT_FALSE(g->report.ok());
+    GenerateOptions o;
+    o.validate = Validate::no;
+    g = c.run(o);
+    ASSERT_TRUE(g) << g.error().message();
+    EXPECT_TRUE(g->report.findings.empty());
 }
 
 TEST(BadInput, ModuleJsonWithoutRepository) {
@@ -239,7 +270,7 @@ TEST(BadInput, PlatformMissingFromModuleJson) {
               (c.root / "modules/filtermodule/module.json").string() +
                   ": platform 'windows-amd64' missing from image.tag.platforms (has amd64, amd64.debug, arm32v7, "
                   "arm64v8); needed by " +
-                  (c.root / "deployment.template.json").string() + ": modules.filtermodule.settings.image");
+                  (c.root / "deployment.template.json").string() + ":58:25: modules.filtermodule.settings.image");
     EXPECT_FALSE(fs::exists(c.root / "config"));
 }
 
