@@ -871,7 +871,14 @@ void check_registries(const json& desired, const std::string& path, const std::v
                     continue;
                 }
                 std::string fp = join_path(ep, f);
-                if (!users.empty()) {
+                // iotedgedev's .env: "Local Registry: set CONTAINER_REGISTRY_SERVER to localhost:5000 -
+                // USERNAME/PASSWORD are not required"; such a registry ignores them.
+                bool local = address.starts_with("localhost") || address.starts_with("127.0.0.1");
+                if (!users.empty() && local) {
+                    ck.warning(fp, std::string("registry credential '") + f + "' " + problem + "; " + users +
+                                       " pull from the local registry '" + address +
+                                       "', which needs no credentials (the agent sends these as written)");
+                } else if (!users.empty()) {
                     ck.error(fp, std::string("registry credential '") + f + "' " + problem + ", and " + users +
                                      " pull from '" + address + "' with it (check .env)");
                 } else {

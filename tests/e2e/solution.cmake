@@ -27,3 +27,12 @@ set_tests_properties(e2e.solution.help_module_add PROPERTIES ENVIRONMENT "${EDGE
 add_test(NAME e2e.solution.bench_smoke
          COMMAND bash "${PROJECT_SOURCE_DIR}/bench/gen/run.sh" "${EDGESHIP_EXE}" --modules 3 --runs 2)
 set_tests_properties(e2e.solution.bench_smoke PROPERTIES ENVIRONMENT "${EDGESHIP_TEST_ENV}" TIMEOUT 120)
+
+# Real IoT Edge solutions and manifests written by others (../shared/corpus/iotedge, INDEX.md): gen for
+# every template and platform on copies, validate on every finished, layered and invalid manifest.
+# The corpus is read from ${PROJECT_SOURCE_DIR}/../shared/corpus; the test fails clearly without it.
+foreach(_group templates manifests)
+  add_test(NAME e2e.solution.corpus_${_group}
+           COMMAND /usr/bin/python3 "${E2E_DIR}/iotedge_corpus.py" "${EDGESHIP_EXE}" "${PROJECT_SOURCE_DIR}" ${_group})
+  set_tests_properties(e2e.solution.corpus_${_group} PROPERTIES ENVIRONMENT "${EDGESHIP_TEST_ENV}" TIMEOUT 120)
+endforeach()

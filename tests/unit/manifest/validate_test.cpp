@@ -276,6 +276,18 @@ TEST(Validate, UnusedRegistryCredentialWithPlaceholdersIsAWarning) {
     EXPECT_TRUE(has_error(r, p + ".password", "sink pull from 'spare.azurecr.io'"));
 }
 
+// iotedgedev's scaffold: "$USERNAME"/"$PASSWORD" for the local registry localhost:5000, which needs none.
+TEST(Validate, PlaceholderCredentialsForALocalRegistryAreWarnings) {
+    auto m = base();
+    agent(m)["runtime"]["settings"]["registryCredentials"]["acr"] = {
+        {"username", "$USERNAME"}, {"password", "$PASSWORD"}, {"address", "localhost:5000"}};
+    agent(m)["modules"]["sink"]["settings"]["image"] = "localhost:5000/sink:1";
+    auto r = validate_manifest(m);
+    EXPECT_TRUE(r.ok());
+    EXPECT_TRUE(has_warning(r, k_agent + ".runtime.settings.registryCredentials.acr.username",
+                            "local registry 'localhost:5000', which needs no credentials"));
+}
+
 TEST(Validate, UnresolvedImagePlaceholders) {
     auto m = base();
     agent(m)["modules"]["score"]["settings"]["image"] = "${MODULES.score}";
