@@ -34,8 +34,10 @@ void register_validate(CLI::App& parent, Context& ctx, Runner<ValidateOptions> r
     sub->footer("Examples:\n"
                 "  edgeship validate config/deployment.amd64.json\n"
                 "  edgeship validate config/deployment.amd64.json --json | jq '.findings[]'\n\n"
-                "Every finding names its JSON path. Exit codes: 0 valid (warnings allowed), 3 errors found,\n"
-                "1 unreadable or not JSON.");
+                "Accepts {\"modulesContent\": …} and the configuration form {\"content\": {\"modulesContent\": …}},\n"
+                "full or layered (dotted properties.desired.* paths). Every finding names its JSON path; the\n"
+                "checks and their sources: validate.md in share/doc/edgeship. Exit codes: 0 valid (warnings allowed),\n"
+                "3 errors found, 1 unreadable or not JSON (with --json, still a JSON report on stdout).");
     bind_action(sub, ctx, opts, std::move(run));
 }
 
