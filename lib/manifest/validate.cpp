@@ -958,7 +958,7 @@ ValidationReport validate_manifest(const nlohmann::json& manifest) {
         mc_path = holder_path + ".modulesContent";
     } else if (holder->contains("moduleContent")) {
         // az: "'moduleContent' is deprecated for edge deployments. Use 'modulesContent' instead"; it sends
-        // the value as modulesContent, and so do edgeship gen and deploy.
+        // the value as modulesContent; edgeship gen writes it as modulesContent.
         mc = &(*holder)["moduleContent"];
         mc_path = holder_path + ".moduleContent";
         ck.warning(mc_path, "'moduleContent' is the deprecated name of 'modulesContent'; it is read as "
