@@ -176,9 +176,9 @@ std::string type_name(const json& v) {
 }
 
 // How a value appears in a message: strings quoted (shortened), scalars as JSON, containers by type.
-// Values under registryCredentials are never echoed: they may be secrets.
+// A registry credential's username and password are never echoed: they may be secrets.
 std::string render(const json& v, const std::string& path) {
-    if (path.find(".registryCredentials.") != std::string::npos) {
+    if (path.find(".registryCredentials.") != std::string::npos && !path.ends_with(".address")) {
         return type_name(v);
     }
     if (v.is_string()) {

@@ -101,7 +101,12 @@ TEST(Validate, SchemaMessagesShowValueAndExpectation) {
                           "schema: is an integer; expected a string"));
     for (const auto& f : r.findings) {
         EXPECT_EQ(f.message.find("12345"), std::string::npos) << f.message;
-    }
+    }    // an address is not a secret: shown
+    m = base();
+    agent(m)["runtime"]["settings"]["registryCredentials"]["acr"]["address"] = "Your ACR address";
+    r = validate_manifest(m);
+    EXPECT_TRUE(has_error(r, k_agent + ".runtime.settings.registryCredentials.acr.address",
+                          "schema: 'Your ACR address' does not match ^[^\\s]+$ (no spaces, not empty)"));
 }
 
 // One fault, one error: a semantic check's error replaces the schema's complaint at the same path.
