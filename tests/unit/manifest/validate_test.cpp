@@ -409,3 +409,29 @@ TEST(Validate, ImageWithForbiddenCharacters) {
 }
 } // namespace
 } // namespace edgeship::manifest
+
+namespace edgeship::manifest {
+namespace {
+// Messages name only what users have: no internal reference files or section numbers.
+TEST(Validate, MessagesCiteNoInternalFiles) {
+    auto m = base();
+    auto& s = agent(m)["modules"]["score"]["settings"];
+    s["createOptions"] = "{\"a\":";
+    s["createOptions02"] = "1}";
+    agent(m)["modules"]["sink"]["imagePullPolicy"] = "sometimes";
+    agent(m)["schemaVersion"] = "1.0";
+    hub(m)["schemaVersion"] = "1.0";
+    m["$schema-template"] = "4.0.0";
+    json layered = json::parse(R"({"content": {"modulesContent": {
+        "$edgeAgent": {"properties.desired.systemModules.edgeHub": {"type": "docker"}}}}})");
+    for (const auto& doc : {m, layered}) {
+        auto r = validate_manifest(doc);
+        EXPECT_FALSE(r.ok());
+        for (const auto& f : r.findings) {
+            EXPECT_EQ(f.message.find("reference/"), std::string::npos) << f.message;
+            EXPECT_EQ(f.message.find("§"), std::string::npos) << f.message;
+        }
+    }
+}
+} // namespace
+} // namespace edgeship::manifest
