@@ -91,7 +91,8 @@ std::string keys_path(const std::vector<std::string>& keys, const json& instance
     std::string out = "$";
     const json* at = &instance;
     for (const auto& k : keys) {
-        if (at != nullptr && at->is_array()) {
+        if (at != nullptr && at->is_array() && !k.empty() && k.size() < 10 &&
+            std::all_of(k.begin(), k.end(), ::isdigit)) {
             out += "[" + k + "]";
             std::size_t i = static_cast<std::size_t>(std::stoul(k));
             at = i < at->size() ? &(*at)[i] : nullptr;
@@ -108,7 +109,7 @@ const json* instance_at(const json& instance, const std::vector<std::string>& ke
     for (const auto& k : keys) {
         if (at->is_object() && at->contains(k)) {
             at = &(*at)[k];
-        } else if (at->is_array() && !k.empty() && std::all_of(k.begin(), k.end(), ::isdigit) &&
+        } else if (at->is_array() && !k.empty() && k.size() < 10 && std::all_of(k.begin(), k.end(), ::isdigit) &&
                    std::stoul(k) < at->size()) {
             at = &(*at)[std::stoul(k)];
         } else {
