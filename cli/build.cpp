@@ -2,14 +2,18 @@
 
 #include "cli/format.hpp"
 #include "cli/registry_progress.hpp"
+#include "imagebuild/base.hpp"
 #include "imagebuild/build_images.hpp"
 #include "oci/layer.hpp"
+#include "oci/reference.hpp"
 #include "registry/client.hpp"
 #include "solution/layout.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 
@@ -53,38 +57,84 @@ ordered_json image_json(const imagebuild::BuiltImageOutput& o) {
 // solution's .env (credentials may be set there) is read on the first connection.
 class Registries {
 public:
-    Registries(Context& ctx, const RegistryFlags& flags, fs::path solution)
-        : m_ctx(ctx), m_flags(flags), m_solution(std::move(solution)) {}
+    Registries(Context& ctx, const RegistryFlags& flags, const BuildOptions& opts)
+        : m_ctx(ctx), m_flags(flags), m_solution(opts.solution), m_modules(opts.modules), m_push(opts.push) {
+        if (!opts.base.empty()) {
+            m_base = opts.base;
+        }
+    }
 
     Result<registry::Registry*> get(const std::string& host) {
-        if (auto it = m_connected.find(host); it != m_connected.end()) {
-            return it->second.get();
-        }
-        if (!m_dotenv) {
+        if (!m_clients) {
             EDGESHIP_TRY_ASSIGN(auto env, solution::load_env(m_solution, m_ctx.env));
-            m_dotenv = std::make_shared<const core::Environment>(std::move(env.dotenv));
+            std::string explicit_host;
+            if (m_flags.password_stdin) {
+                EDGESHIP_TRY_ASSIGN(explicit_host, this->explicit_host(env));
+            }
+            EDGESHIP_TRY_ASSIGN(m_clients, registry_clients(m_ctx, m_flags, explicit_host, &env.dotenv));
         }
-        EDGESHIP_TRY_ASSIGN(auto options, registry_options(m_ctx, m_flags, host, m_dotenv.get()));
-        // A base layer that stays in another registry is read from it with that host's own credential.
-        RegistryFlags other = m_flags;
-        other.username.clear();
-        other.password_stdin = false;
-        Context* ctx = &m_ctx;
-        options.options_for_host = [ctx, other, dotenv = m_dotenv](const std::string& h) {
-            return registry_options(*ctx, other, h, dotenv.get());
-        };
-        EDGESHIP_TRY_ASSIGN(auto reg, registry::Registry::connect(std::move(options)));
-        auto* p = reg.get();
-        m_connected.emplace(host, std::move(reg));
-        return p;
+        return m_clients->get(host);
     }
 
 private:
+    // The one registry --username is for: the one the selected modules push to (their image.repository
+    // hosts) with --push; else the one their base images come from (--base, or module.json's
+    // edgeship.baseImage). Never any other registry: a base elsewhere is read with its own credential.
+    Result<std::string> explicit_host(const solution::SolutionEnv& env) const {
+        EDGESHIP_TRY_ASSIGN(auto modules, solution::load_modules(m_solution / env.get("MODULES_PATH", "modules"), env.vars));
+        std::set<std::string> hosts;
+        auto add_base = [&hosts](const std::string& text) {
+            auto base = imagebuild::BaseRef::parse(text);
+            if (base && base->kind == imagebuild::BaseRef::Kind::registry) {
+                hosts.insert(base->reference.registry);
+            }
+        };
+        if (!m_push && m_base) {
+            add_base(*m_base);
+        }
+        for (const auto& m : modules) {
+            if (!m_modules.empty() && std::find(m_modules.begin(), m_modules.end(), m.folder) == m_modules.end()) {
+                continue;
+            }
+            if (m_push) {
+                if (auto ref = oci::Reference::parse(m.repository)) {
+                    hosts.insert(ref->registry);
+                }
+            } else if (!m_base) {
+                const auto* bases = m.json.contains("edgeship") ? &m.json["edgeship"] : nullptr;
+                if (bases != nullptr && bases->is_object() && bases->contains("baseImage") &&
+                    (*bases)["baseImage"].is_object()) {
+                    for (const auto& [platform, ref] : (*bases)["baseImage"].items()) {
+                        if (ref.is_string()) {
+                            add_base(ref.get<std::string>());
+                        }
+                    }
+                }
+            }
+        }
+        if (hosts.size() > 1) {
+            std::string names;
+            for (const auto& h : hosts) {
+                names += (names.empty() ? "" : ", ") + h;
+            }
+            return unexpected(Error("--username names one registry, but this build talks to " + names, ExitCode::usage)
+                                  .hint("store each registry's credential with 'edgeship login REGISTRY' instead"));
+        }
+        if (hosts.empty()) {
+            m_ctx.console.warning("--username: no registry of this build to use it for (it is used for the "
+                                  "registry images are pushed to, or else the base images' registry)");
+            return std::string();
+        }
+        return *hosts.begin();
+    }
+
     Context& m_ctx;
     const RegistryFlags& m_flags;
     fs::path m_solution;
-    std::shared_ptr<const core::Environment> m_dotenv;
-    std::map<std::string, std::unique_ptr<registry::Registry>> m_connected;
+    std::vector<std::string> m_modules;
+    bool m_push = false;
+    std::optional<std::string> m_base;
+    std::shared_ptr<registry::Clients> m_clients;
 };
 
 } // namespace
@@ -147,12 +197,20 @@ Result<void> run_build(const BuildOptions& opts, Context& ctx) {
                       : !opts.oci_layout.empty() ? imagebuild::ImageDestination::oci_layout
                                                  : imagebuild::ImageDestination::docker_archive;
     req.output = opts.push ? fs::path() : fs::path(!opts.oci_layout.empty() ? opts.oci_layout : opts.archive);
-    if (auto it = ctx.env.find("SOURCE_DATE_EPOCH"); it != ctx.env.end() && !it->second.empty()) {
-        EDGESHIP_TRY_ASSIGN(req.source_date_epoch, oci::parse_source_date_epoch(it->second));
+    {
+        // SOURCE_DATE_EPOCH from the environment or the solution's .env, as ship reads it: one solution,
+        // one digest, whichever command builds it.
+        auto env = solution::load_env(opts.solution, ctx.env);
+        if (!env) {
+            return unexpected(std::move(env).error().context("build"));
+        }
+        if (std::string epoch = env->get("SOURCE_DATE_EPOCH"); !epoch.empty()) {
+            EDGESHIP_TRY_ASSIGN(req.source_date_epoch, oci::parse_source_date_epoch(epoch));
+        }
     }
     req.environment = ctx.env;
 
-    Registries registries(ctx, opts.registry, opts.solution);
+    Registries registries(ctx, opts.registry, opts);
     imagebuild::BuildCollaborators c;
     c.registry_for = [&registries](const std::string& host) { return registries.get(host); };
     c.log = ctx.console.logger();

@@ -119,6 +119,10 @@ Result<void> run_push(const PushOptions& opts, Context& ctx) {
         platform = *p;
     }
 
+    // One keychain for the run: the --username credential belongs to the destination registry alone; a
+    // source or mounted layer in another registry is read with that registry's own credential.
+    EDGESHIP_TRY_ASSIGN(auto clients, registry_clients(ctx, opts.registry, dest.registry));
+
     // Read (and verify) everything local before touching the registry.
     Staging staging;
     std::vector<oci::LocalImage> images;
@@ -146,14 +150,7 @@ Result<void> run_push(const PushOptions& opts, Context& ctx) {
     } else if (source.kind == PushSource::Kind::registry) {
         // Manifest and config only: layers stay remote and are HEAD-skipped, mounted or streamed through.
         EDGESHIP_TRY_ASSIGN(auto src_ref, oci::Reference::parse(source.path));
-        // Same registry: the same flags (the password read from stdin once is cached in them); another
-        // registry: its own credential (environment, docker config), never the destination's.
-        RegistryFlags other = opts.registry;
-        other.username.clear();
-        other.password_stdin = false;
-        const RegistryFlags& src_flags = src_ref.registry == dest.registry ? opts.registry : other;
-        EDGESHIP_TRY_ASSIGN(auto src_options, registry_options(ctx, src_flags, src_ref.registry));
-        EDGESHIP_TRY_ASSIGN(auto src_reg, registry::Registry::connect(std::move(src_options)));
+        EDGESHIP_TRY_ASSIGN(auto* src_reg, clients->get(src_ref.registry));
         EDGESHIP_TRY_ASSIGN(auto img, src_reg->get_image(src_ref, platform.value_or(oci::Platform{})));
         images.push_back(std::move(img));
     } else {
@@ -166,17 +163,8 @@ Result<void> run_push(const PushOptions& opts, Context& ctx) {
         images.push_back(std::move(compressed));
     }
 
-    EDGESHIP_TRY_ASSIGN(auto options, registry_options(ctx, opts.registry, dest.registry));
-    // A layer that stays in another registry is read from it with that host's own credential.
-    RegistryFlags source_flags = opts.registry;
-    source_flags.username.clear();
-    source_flags.password_stdin = false;
+    EDGESHIP_TRY_ASSIGN(auto options, clients->options(dest.registry));
     options.chunk_size = static_cast<std::uint64_t>(opts.chunk_mib) << 20;
-    const auto* tmpdir = core::find_env(ctx.env, "TMPDIR");
-    options.scratch_dir = tmpdir != nullptr && !tmpdir->empty() ? *tmpdir : "/tmp";
-    options.options_for_host = [&ctx, source_flags](const std::string& host) {
-        return registry_options(ctx, source_flags, host);
-    };
     EDGESHIP_TRY_ASSIGN(auto reg, registry::Registry::connect(std::move(options)));
 
     TransferProgress progress(ctx, TransferDirection::push, opts.json);

@@ -4,7 +4,7 @@
 #include "cli/registry_flags.hpp"
 
 #include "edgeship/version_info.hpp"
-#include "registry/credentials.hpp"
+#include "registry/keychain.hpp"
 
 #include <iterator>
 
@@ -54,18 +54,9 @@ Result<std::optional<std::string>> stdin_password(Context& ctx, const RegistryFl
     return std::optional<std::string>(*flags.stdin_password);
 }
 
-core::Environment merged_environment(const Context& ctx, const core::Environment* extra) {
-    core::Environment env = ctx.env;
-    if (extra != nullptr) {
-        for (const auto& [k, v] : *extra) {
-            env.emplace(k, v); // the process environment wins over the .env file
-        }
-    }
-    return env;
-}
-
-Result<registry::RegistryOptions> registry_options(Context& ctx, const RegistryFlags& flags, const std::string& host,
-                                                   const core::Environment* extra_env) {
+Result<std::shared_ptr<registry::Clients>> registry_clients(Context& ctx, const RegistryFlags& flags,
+                                                            const std::string& explicit_host,
+                                                            const core::Environment* extra_env) {
     if (flags.insecure && flags.plain_http) {
         return unexpected(Error("--insecure and --plain-http exclude each other", ExitCode::usage)
                               .hint("--insecure keeps HTTPS without verification; --plain-http uses http://"));
@@ -73,38 +64,33 @@ Result<registry::RegistryOptions> registry_options(Context& ctx, const RegistryF
     if (!flags.ca_file.empty() && flags.plain_http) {
         return unexpected(Error("--ca-file has no effect with --plain-http", ExitCode::usage));
     }
-    registry::RegistryOptions o;
-    o.host = host;
-    o.transport = flags.plain_http ? registry::Transport::plain_http
+    registry::ConnectionSettings s;
+    s.transport = flags.plain_http ? registry::Transport::plain_http
                   : flags.insecure ? registry::Transport::https_insecure
                                    : registry::Transport::https;
-    o.ca_file = flags.ca_file;
-    o.parallel_blobs = flags.parallel;
-    o.user_agent = http::default_user_agent(build_info::k_version);
-    o.logger = ctx.console.logger();
+    s.ca_file = flags.ca_file;
+    s.parallel_blobs = flags.parallel;
+    s.user_agent = http::default_user_agent(build_info::k_version);
+    s.logger = ctx.console.logger();
+    const auto* tmpdir = core::find_env(ctx.env, "TMPDIR");
+    s.scratch_dir = tmpdir != nullptr && !tmpdir->empty() ? *tmpdir : "/tmp";
 
     EDGESHIP_TRY_ASSIGN(auto password, stdin_password(ctx, flags));
-    core::Environment env = merged_environment(ctx, extra_env);
-    registry::CredentialQuery q;
-    q.registry_host = host;
+    std::optional<registry::ExplicitCredential> explicit_credential;
     if (password) {
-        q.username = flags.username;
-        q.password = std::move(password);
+        explicit_credential = registry::ExplicitCredential{explicit_host, flags.username, std::move(*password)};
     }
-    q.env = &env;
-    auto cred = registry::resolve_credential(q);
-    if (!cred) {
-        return unexpected(std::move(cred).error().context("registry " + host));
-    }
-    o.credential = std::move(*cred);
-    if (o.credential.kind != registry::Credential::Kind::anonymous) {
-        ctx.console.debug("registry " + host + ": credential for " +
-                          (o.credential.username.empty() ? std::string("token") : o.credential.username) + " from " +
-                          o.credential.source);
-    } else {
-        ctx.console.debug("registry " + host + ": no credential found, anonymous");
-    }
-    return o;
+    static const core::Environment k_none;
+    auto keychain = std::make_shared<const registry::Keychain>(
+        registry::layered_environment(ctx.env, extra_env != nullptr ? *extra_env : k_none),
+        std::move(explicit_credential));
+    return std::make_shared<registry::Clients>(std::move(s), std::move(keychain));
+}
+
+Result<registry::RegistryOptions> registry_options(Context& ctx, const RegistryFlags& flags, const std::string& host,
+                                                   const core::Environment* extra_env) {
+    EDGESHIP_TRY_ASSIGN(auto clients, registry_clients(ctx, flags, host, extra_env));
+    return clients->options(host);
 }
 
 } // namespace edgeship::cli

@@ -8,9 +8,11 @@
 #include "core/env.hpp"
 #include "core/result.hpp"
 #include "registry/client.hpp"
+#include "registry/clients.hpp"
 
 #include <CLI/App.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -39,15 +41,18 @@ void add_registry_connection_flags(CLI::App& app, RegistryFlags& flags);
 /// flag. Errors: empty input, --password-stdin without --username (usage, exit 2).
 Result<std::optional<std::string>> stdin_password(Context& ctx, const RegistryFlags& flags);
 
-/// Options for talking to `host` (host[:port]; Docker Hub's API host is accepted too): transport from
-/// --insecure/--plain-http (both together: usage error), --ca-file, the credential resolved by
-/// registry::resolve_credential from flags > CONTAINER_REGISTRY_* > docker config.json > anonymous,
-/// user agent and a logger writing through ctx.console. `extra_env` (e.g. the solution .env a command
-/// loaded) is layered under the process environment for the CONTAINER_REGISTRY_* lookup.
+/// The registry clients of one command run (registry/clients.hpp): transport from --insecure/--plain-http
+/// (both together: usage error), --ca-file, --parallel, user agent and a logger writing through
+/// ctx.console, over a registry::Keychain whose explicit credential (--username with --password-stdin)
+/// belongs to `explicit_host` alone: every other host (a base image's registry, a mounted layer's source)
+/// gets its own credential from CONTAINER_REGISTRY_* > docker config.json > anonymous. `extra_env` (the
+/// solution .env a command loaded) is layered under the process environment.
+Result<std::shared_ptr<registry::Clients>> registry_clients(Context& ctx, const RegistryFlags& flags,
+                                                            const std::string& explicit_host,
+                                                            const core::Environment* extra_env = nullptr);
+
+/// registry_clients(ctx, flags, host, extra_env)->options(host): for a command that talks to one registry.
 Result<registry::RegistryOptions> registry_options(Context& ctx, const RegistryFlags& flags, const std::string& host,
                                                    const core::Environment* extra_env = nullptr);
-
-/// ctx.env with `extra` underneath (process environment wins, as in docker compose).
-core::Environment merged_environment(const Context& ctx, const core::Environment* extra);
 
 } // namespace edgeship::cli

@@ -11,6 +11,7 @@
 #include "pipeline/ship_actions.hpp"
 #include "pipeline/ship_images.hpp"
 #include "registry/client.hpp"
+#include "solution/layout.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -258,25 +259,32 @@ Result<void> run_ship(const ShipOptions& opts, Context& ctx) {
     // Images: built by lib/imagebuild, sent with registry::Registry (--registry) or into a layout.
     pipeline::ImageActionOptions io;
     io.base = opts.base;
+    io.template_dir = opts.template_dir; // runtimes (runtime.json) for the build step, as for scaffolding
     io.log = ctx.console.logger();
-    std::shared_ptr<registry::Registry> target_registry;
+    // One keychain for the run, made on the first connection (after the solution step, so the solution's
+    // .env — registry credentials may be set there — is read as build reads it). --username belongs to
+    // --registry alone: a base image in another registry is read with that registry's own credential.
     if (o.image_target == pipeline::ImageTarget::registry) {
-        EDGESHIP_TRY_ASSIGN(auto ro, registry_options(ctx, opts.registry_flags, opts.registry));
+        // Flag conflicts and --password-stdin are settled before any step runs (the password is read once).
+        EDGESHIP_TRY(registry_clients(ctx, opts.registry_flags, opts.registry));
+    }
+    auto clients = std::make_shared<std::shared_ptr<registry::Clients>>();
+    auto clients_for_run = [clients, &ctx, &opts, solution = o.solution]() -> Result<registry::Clients*> {
+        if (!*clients) {
+            EDGESHIP_TRY_ASSIGN(auto env, solution::load_env(solution, ctx.env));
+            EDGESHIP_TRY_ASSIGN(*clients, registry_clients(ctx, opts.registry_flags, opts.registry, &env.dotenv));
+        }
+        return clients->get();
+    };
+    io.connect = [clients_for_run](const std::string& host) -> Result<std::unique_ptr<registry::Registry>> {
+        EDGESHIP_TRY_ASSIGN(auto* c, clients_for_run());
+        EDGESHIP_TRY_ASSIGN(auto options, c->options(host));
+        return registry::Registry::connect(std::move(options));
+    };
+    if (o.image_target == pipeline::ImageTarget::registry) {
         auto progress = std::make_shared<TransferProgress>(ctx, TransferDirection::push, opts.json);
         io.events = progress->callback();
-        io.connect = [ro, &ctx, &opts](const std::string& host) -> Result<std::unique_ptr<registry::Registry>> {
-            if (host == ro.host) {
-                return registry::Registry::connect(ro);
-            }
-            EDGESHIP_TRY_ASSIGN(auto other, registry_options(ctx, opts.registry_flags, host));
-            return registry::Registry::connect(std::move(other));
-        };
         io.finish = [progress] { progress->finish(); };
-    } else {
-        io.connect = [&ctx, &opts](const std::string& host) -> Result<std::unique_ptr<registry::Registry>> {
-            EDGESHIP_TRY_ASSIGN(auto ro, registry_options(ctx, opts.registry_flags, host));
-            return registry::Registry::connect(std::move(ro));
-        };
     }
     pipeline::add_image_actions(actions, o, io);
 

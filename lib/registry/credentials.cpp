@@ -2,6 +2,8 @@
 
 #include "registry/credentials.hpp"
 
+#include "registry/keychain.hpp"
+
 #include "registry/docker_config.hpp"
 
 #include <nlohmann/json.hpp>
@@ -235,13 +237,13 @@ Error helper_failure(const std::string& program, const std::string& action, cons
                  ExitCode::auth);
 }
 
+} // namespace
+
 bool same_registry(std::string_view a, std::string_view b) {
     std::string na = normalize_registry_key(a);
     std::string nb = normalize_registry_key(b);
     return na == nb || (is_docker_hub(na) && is_docker_hub(nb));
 }
-
-} // namespace
 
 bool is_docker_hub(std::string_view host) {
     std::string h = normalize_registry_key(host);
@@ -329,15 +331,7 @@ Result<Credential> resolve_credential(const CredentialQuery& q) {
     static const core::Environment empty;
     const core::Environment& env = q.env != nullptr ? *q.env : empty;
 
-    // 1. Flags: --username with the password from --password-stdin.
-    if (q.username && !q.username->empty()) {
-        if (!q.password || q.password->empty()) {
-            return fail("--username " + *q.username + " given without a password (use --password-stdin)",
-                        ExitCode::usage);
-        }
-        return make_credential(*q.username, *q.password, "--username");
-    }
-
+    // 1. (An explicit --username credential is the keychain's: registry/keychain.hpp binds it to its host.)
     // 2. The IoT Edge solution convention: CONTAINER_REGISTRY_SERVER[_X] / _USERNAME[_X] / _PASSWORD[_X]
     //    (environment or the solution .env), only for the server they name.
     constexpr std::string_view k_server = "CONTAINER_REGISTRY_SERVER";

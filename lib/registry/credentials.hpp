@@ -1,8 +1,10 @@
 #pragma once
 
-// Where a registry credential comes from (reference/registry.md §5.7, §6): --username + --password-stdin,
-// then CONTAINER_REGISTRY_SERVER/USERNAME/PASSWORD (the IoT Edge solution .env convention) when the server
-// names this host, then docker config.json credHelpers[host], credsStore, auths[host], else anonymous.
+// Where a registry credential comes from when the user gave none for this host on the command line
+// (reference/registry.md §5.7, §6): CONTAINER_REGISTRY_SERVER/USERNAME/PASSWORD (the IoT Edge solution
+// .env convention) when the server names this host, then docker config.json credHelpers[host],
+// credsStore, auths[host], else anonymous. Commands go through registry::Keychain (keychain.hpp), which
+// adds the explicit --username credential for its own host only.
 
 #include "core/env.hpp"
 #include "core/result.hpp"
@@ -17,13 +19,12 @@ namespace edgeship::registry {
 
 struct CredentialQuery {
     std::string registry_host; ///< host[:port]; docker.io, index.docker.io and registry-1.docker.io are Docker Hub
-    std::optional<std::string> username, password; ///< --username and the password read from --password-stdin
     const core::Environment* env = nullptr; ///< process env merged with the solution .env by the caller (PATH, HOME, DOCKER_CONFIG)
 };
 
 /// Resolves the credential for one registry host. Errors: a malformed config.json or `auth` value, a
-/// credential helper that fails for a reason other than "credentials not found" (ExitCode::auth), a
-/// --username without a password (usage). Never puts the secret in an error.
+/// credential helper that fails for a reason other than "credentials not found" (ExitCode::auth).
+/// Never puts the secret in an error.
 Result<Credential> resolve_credential(const CredentialQuery& query);
 
 /// The user name the ACR documents for refresh tokens: its password is an identity token (§5.6, §5.7).

@@ -45,13 +45,17 @@
 #       forward; replace Docker-Content-Digest in the response by a different, well-formed digest (for
 #       "never trust the registry's digest" tests). The upstream stored the manifest.
 #
-# Log (--log, line-buffered, one line per exchange; Authorization and bodies never logged):
+# Log (--log, line-buffered, one line per exchange; secrets and bodies never logged):
 #   HH:MM:SS.mmm c<conn>.<n> METHOD PATH -> STATUS in=<request body bytes> out=<response body bytes>
-#       [te=chunked] [expect=100-continue] [fault=<type>#<rule index>]
+#       [te=chunked] [expect=100-continue] [auth=basic:<user>|auth=bearer] [fault=<type>#<rule index>]
+#   auth= names the Basic user (never the password) or the scheme, so a test can prove whose credential
+#   reached which registry.
 #   a reset logs "-> RESET" in place of the status. Upstream failures log "-> 502 … error=…" (the client
 #   gets a 502).
 # Exits on SIGTERM/SIGINT (open connections are closed). Every socket operation has a timeout.
 import argparse
+import base64
+import binascii
 import hashlib
 import json
 import os
@@ -256,6 +260,19 @@ def parse_head(head):
     return first, headers
 
 
+def auth_note(value):
+    """Who a request claims to be, never the secret: "basic:<user>" (the part before ':' of the Basic
+    credential), "bearer" or the scheme alone."""
+    scheme, _, param = value.strip().partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            user = base64.b64decode(param.strip()).decode("utf-8", "replace").split(":", 1)[0]
+        except (ValueError, binascii.Error):
+            user = "?"
+        return "basic:" + re.sub(r"[^A-Za-z0-9._@-]", "_", user)
+    return scheme.lower() or "?"
+
+
 def hget(headers, name):
     name = name.lower()
     for k, v in headers:
@@ -400,6 +417,9 @@ class Session(threading.Thread):
             notes.append("te=chunked")
         if expect:
             notes.append("expect=100-continue")
+        auth = hget(headers, "Authorization")
+        if auth:
+            notes.append("auth=" + auth_note(auth))
         close_after = (hget(headers, "Connection") or "").lower() == "close" or version == "HTTP/1.0"
         rule = pick_rule(method, path)
         if rule:

@@ -12,7 +12,7 @@
 #   REG_MODE    the mode
 # tls:      REG_CACERT (PEM of the test CA that signed the server certificate; SAN 127.0.0.1 + localhost),
 #           REG_CERTDIR (certs.d-style dir holding ca.crt, for skopeo --dest-cert-dir / --cert-dir)
-# htpasswd: REG_USER REG_PASS (testuser / testpass, bcrypt), realm "test-realm"
+# htpasswd: REG_USER REG_PASS (testuser / testpass, bcrypt; REG_HTPASSWD_USER/_PASS choose others), realm "test-realm"
 # token:    REG_USER REG_PASS, REG_REALM (http://127.0.0.1:PORT/token), REG_SERVICE (test-registry),
 #           REG_TOKEN_LOG (one line per token request: method, path with query, status; never secrets)
 #
@@ -88,7 +88,7 @@ start() {
     mkdir -p "$dir/certs.d"; cp "$dir/ca.pem" "$dir/certs.d/ca.crt"   # skopeo's cert dir wants *.crt
     scheme=https; curlopt=(--cacert "$dir/ca.pem") ;;
   htpasswd)
-    htpasswd -Bbn testuser testpass > "$dir/htpasswd"                   # bcrypt only (distribution)
+    htpasswd -Bbn "${REG_HTPASSWD_USER:-testuser}" "${REG_HTPASSWD_PASS:-testpass}" > "$dir/htpasswd" # bcrypt only (distribution)
     auth="auth: {htpasswd: {realm: test-realm, path: $dir/htpasswd}}" ;;
   token)
     openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/token-key.pem" -out "$dir/token-cert.pem" \
@@ -156,7 +156,9 @@ YML
   if [ "$mode" = tls ]; then
     echo "export REG_CACERT=$(q "$dir/ca.pem") REG_CERTDIR=$(q "$dir/certs.d")"
   fi
-  if [ "$mode" = htpasswd ] || [ "$mode" = token ]; then
+  if [ "$mode" = htpasswd ]; then
+    echo "export REG_USER=${REG_HTPASSWD_USER:-testuser} REG_PASS=${REG_HTPASSWD_PASS:-testpass}"
+  elif [ "$mode" = token ]; then
     echo "export REG_USER=testuser REG_PASS=testpass"
   fi
   if [ "$mode" = token ]; then

@@ -8,6 +8,8 @@
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace edgeship::cli {
@@ -116,6 +118,31 @@ TEST_F(BuildRun, JsonContainerTagAndSourceDateEpoch) {
     EXPECT_EQ(img.parsed_config.created, "2023-11-14T22:13:20Z");
     EXPECT_EQ(img.parsed_config.config.labels.at("org.opencontainers.image.version"), "0.0.1-ci7");
     EXPECT_EQ(i["digest"], img.manifest.descriptor.digest.str());
+}
+
+TEST_F(BuildRun, SourceDateEpochFromTheSolutionEnvFileAsShipReadsIt) {
+    // One solution, one digest: build reads SOURCE_DATE_EPOCH from the solution's .env as ship does, and
+    // the process environment wins over the file.
+    {
+        std::ofstream env(sol / ".env", std::ios::app);
+        env << "\nSOURCE_DATE_EPOCH=1700000000\n";
+    }
+    FakeIo fake;
+    ASSERT_EQ(run_cli({"build", "scoring", "--solution", sol.string(), "--platform", "amd64", "--base", base,
+                       "--oci-layout", (dir / "from-file").string(), "-q"},
+                      fake),
+              0)
+        << fake.err.str();
+    auto img = oci::OciLayout::open(dir / "from-file").value().load_image("0.0.1-amd64").value();
+    EXPECT_EQ(img.parsed_config.created, "2023-11-14T22:13:20Z");
+    FakeIo fake2;
+    ASSERT_EQ(run_cli({"build", "scoring", "--solution", sol.string(), "--platform", "amd64", "--base", base,
+                       "--oci-layout", (dir / "from-env").string(), "-q"},
+                      fake2, {{"SOURCE_DATE_EPOCH", "1600000000"}}),
+              0)
+        << fake2.err.str();
+    auto img2 = oci::OciLayout::open(dir / "from-env").value().load_image("0.0.1-amd64").value();
+    EXPECT_EQ(img2.parsed_config.created, "2020-09-13T12:26:40Z");
 }
 
 TEST_F(BuildRun, ArchiveAndExportAreLoadableDockerArchives) {

@@ -2,6 +2,7 @@
 
 #include "registry/credentials.hpp"
 #include "registry/docker_config.hpp"
+#include "registry/keychain.hpp"
 #include "registry/helper_fixture.hpp"
 #include "test_support.hpp"
 
@@ -34,14 +35,15 @@ struct Fixture {
         write_text(p, j.dump());
     }
     std::string calls() { return test::read_text(dir / "bin" / "calls.log"); }
-    Result<Credential> resolve(const std::string& host, std::optional<std::string> user = {},
-                               std::optional<std::string> pass = {}) {
+    Result<Credential> resolve(const std::string& host) {
         CredentialQuery q;
         q.registry_host = host;
-        q.username = std::move(user);
-        q.password = std::move(pass);
         q.env = &env;
         return resolve_credential(q);
+    }
+    /// A keychain with an explicit --username credential given for `for_host`.
+    Keychain keychain(const std::string& for_host, const std::string& user, const std::string& pass) {
+        return Keychain(env, ExplicitCredential{for_host, user, pass});
     }
     std::string config_source() { return "docker config " + (dir / "docker" / "config.json").string(); }
 };
@@ -53,13 +55,13 @@ TEST(ResolveCredential, AnonymousWhenNothingKnown) {
     EXPECT_EQ(c->kind, Credential::Kind::anonymous);
 }
 
-TEST(ResolveCredential, FlagsWinOverEverything) {
+TEST(Keychain, ExplicitCredentialWinsForItsHost) {
     Fixture f;
     f.env["CONTAINER_REGISTRY_SERVER"] = "registry.example";
     f.env["CONTAINER_REGISTRY_USERNAME"] = "envuser";
     f.env["CONTAINER_REGISTRY_PASSWORD"] = "envpass";
     f.config(R"({"auths":{"registry.example":{"auth":"Y2ZnOmNmZ3Bhc3M="}}})");
-    auto c = f.resolve("registry.example", "flaguser", "flagpass");
+    auto c = f.keychain("registry.example", "flaguser", "flagpass").resolve("registry.example");
     ASSERT_TRUE(c) << c.error().what();
     EXPECT_EQ(c->kind, Credential::Kind::basic);
     EXPECT_EQ(c->username, "flaguser");
@@ -67,11 +69,49 @@ TEST(ResolveCredential, FlagsWinOverEverything) {
     EXPECT_EQ(c->source, "--username");
 }
 
-TEST(ResolveCredential, UsernameWithoutPasswordIsUsageError) {
+TEST(Keychain, ExplicitCredentialIsNeverReturnedForAnotherHost) {
+    // The credential given for A must not reach B (a base image's registry, a mounted layer's source):
+    // B gets its own from docker config.json, or nothing.
     Fixture f;
-    auto c = f.resolve("registry.example", "u", std::nullopt);
-    ASSERT_FALSE(c);
-    EXPECT_EQ(c.error().code(), ExitCode::usage);
+    f.config(R"({"auths":{"b.example:5000":{"auth":"YnVzZXI6YnBhc3M="}}})"); // buser:bpass
+    auto keys = f.keychain("a.example:5000", "auser", "apass");
+    auto b = keys.resolve("b.example:5000");
+    ASSERT_TRUE(b) << b.error().what();
+    EXPECT_EQ(b->username, "buser");
+    EXPECT_EQ(b->secret, "bpass");
+    for (const std::string other : {"c.example:5000", "a.example", "a.example:5001", "docker.io", "127.0.0.1:5000"}) {
+        auto c = keys.resolve(other);
+        ASSERT_TRUE(c) << c.error().what();
+        EXPECT_EQ(c->kind, Credential::Kind::anonymous) << other;
+        EXPECT_NE(c->secret, "apass") << other;
+    }
+    // the same registry under another spelling is the same host
+    auto a = keys.resolve("A.EXAMPLE:5000");
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->username, "auser");
+    auto hub = f.keychain("docker.io", "hubuser", "hubpass").resolve("registry-1.docker.io");
+    ASSERT_TRUE(hub);
+    EXPECT_EQ(hub->username, "hubuser");
+}
+
+TEST(Keychain, ResolvesEachHostOnceAndLayersTheSolutionEnvUnderTheProcess) {
+    Fixture f;
+    f.config(R"({"credsStore":"edgeshiptest"})");
+    f.helper_has("helper.example", "helperuser", "helperpass");
+    Keychain keys(f.env);
+    for (int i = 0; i < 3; ++i) {
+        auto c = keys.resolve("helper.example");
+        ASSERT_TRUE(c) << c.error().what();
+        EXPECT_EQ(c->username, "helperuser");
+    }
+    EXPECT_EQ(f.calls(), "get helper.example\n"); // one helper process for three look-ups
+
+    core::Environment process{{"CONTAINER_REGISTRY_SERVER", "r.example"}, {"CONTAINER_REGISTRY_USERNAME", "proc"}};
+    core::Environment dotenv{{"CONTAINER_REGISTRY_USERNAME", "file"}, {"CONTAINER_REGISTRY_PASSWORD", "filepass"}};
+    auto c = Keychain(layered_environment(process, dotenv)).resolve("r.example");
+    ASSERT_TRUE(c) << c.error().what();
+    EXPECT_EQ(c->username, "proc");      // the process environment wins
+    EXPECT_EQ(c->secret, "filepass");    // the .env fills what it does not set
 }
 
 TEST(ResolveCredential, EnvironmentOnlyForTheNamedServer) {

@@ -105,7 +105,7 @@ TEST(StoreCredential, IdentityTokenUserStoredAsIdentityToken) {
     ASSERT_TRUE(store_credential(env, "r.example", "<token>", "refresh"));
     auto j = nlohmann::json::parse(read_text(t / "config.json"));
     EXPECT_EQ(j["auths"]["r.example"], (nlohmann::json{{"identitytoken", "refresh"}}));
-    CredentialQuery q{"r.example", {}, {}, &env};
+    CredentialQuery q{"r.example", &env};
     auto c = resolve_credential(q);
     ASSERT_TRUE(c);
     EXPECT_EQ(c->kind, Credential::Kind::identity_token);
@@ -125,7 +125,7 @@ TEST(StoreCredential, ThroughCredsStoreHelper) {
     EXPECT_EQ(j["auths"]["r.example"], nlohmann::json::object());
     EXPECT_EQ(j["proxies"]["default"]["httpProxy"], "x");
     EXPECT_NE(read_text(t / "bin" / "creds.json").find("secret-in-helper"), std::string::npos);
-    CredentialQuery q{"r.example", {}, {}, &env};
+    CredentialQuery q{"r.example", &env};
     auto c = resolve_credential(q);
     ASSERT_TRUE(c) << c.error().what();
     EXPECT_EQ(c->secret, "secret-in-helper");
