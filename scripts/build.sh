@@ -5,6 +5,16 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${1:-$root/build}"
 shift || true
-cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="${EDGESHIP_BUILD_TYPE:-RelWithDebInfo}" "$@" >&2
+# ccache (scripts/deps/build.txt) keeps a re-run, a second clone or CI on the same machine from compiling
+# again: paths are made relative to the source tree and the build directory is left out of the hash, so
+# two checkouts share one cache.
+launcher=()
+if command -v ccache >/dev/null && [[ "${EDGESHIP_NO_CCACHE:-0}" != 1 ]]; then
+  export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+start=$SECONDS
+cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="${EDGESHIP_BUILD_TYPE:-RelWithDebInfo}" "${launcher[@]}" "$@" >&2
 # 2 cores and ONNX/protobuf headers are heavy: cap parallelism so memory stays bounded.
 cmake --build "$dir" -j "${EDGESHIP_JOBS:-$(nproc)}" >&2
+echo "build: $(basename "$dir") built in $((SECONDS - start)) s" >&2
