@@ -1,5 +1,6 @@
 #include "cli/build_commands.hpp"
 
+#include "solution/generate.hpp"
 #include "solution/layout.hpp"
 
 namespace edgeship::cli {
@@ -48,7 +49,7 @@ Result<void> run_export(const ExportOptions& opts, Context& ctx) {
         if (!env) {
             return unexpected(std::move(env).error().context("export"));
         }
-        platform = env->get("DEFAULT_PLATFORM", "amd64"); // reference/iothub.md §1.1
+        platform = solution::default_platform(*env);
     }
     b.platforms = {platform};
     return run_build(b, ctx);

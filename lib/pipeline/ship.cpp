@@ -2,6 +2,7 @@
 
 #include "core/fs.hpp"
 #include "core/sha256.hpp"
+#include "solution/generate.hpp"
 
 #include <algorithm>
 #include <system_error>
@@ -544,7 +545,10 @@ public:
     }
 
     fs::path predicted_manifest(const std::string& platform) const {
-        return m_o.solution / "config" / ("deployment." + platform + ".json");
+        // Where gen writes it (CONFIG_OUTPUT_DIR, the template's name and schema); an unreadable .env is
+        // the gen step's to report, so the plan falls back to the default name.
+        auto path = solution::default_manifest_path(m_o.solution, m_o.env, platform);
+        return path ? *path : m_o.solution / "config" / ("deployment." + platform + ".json");
     }
 
     Result<StepResult> gen(Mode mode) {

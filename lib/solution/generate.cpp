@@ -196,6 +196,31 @@ std::string manifest_file_name(const fs::path& template_file, const std::string&
     return base + ".json";
 }
 
+std::string default_platform(const SolutionEnv& env) { return env.get("DEFAULT_PLATFORM", "amd64"); }
+
+Result<fs::path> default_manifest_path(const fs::path& root, const core::Environment& process_env,
+                                       const std::optional<std::string>& platform) {
+    EDGESHIP_TRY_ASSIGN(auto env, solution::load_env(root, process_env));
+    const fs::path template_file = root / env.get("DEPLOYMENT_CONFIG_TEMPLATE_FILE", "deployment.template.json");
+    std::string schema_template = "4.0.0"; // what init writes; only a template can say otherwise
+    std::error_code ec;
+    if (fs::is_regular_file(template_file, ec)) {
+        auto text = core::read_file(template_file);
+        if (text) {
+            // Only the version is wanted: a template that does not parse yet is gen's to report.
+            auto j = nlohmann::json::parse(*text, nullptr, false);
+            if (j.is_object()) {
+                auto it = j.find("$schema-template");
+                schema_template = it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+            }
+        }
+    }
+    const std::string deployment_config_file = env.get("DEPLOYMENT_CONFIG_FILE", env.get("MODULES_CONFIG_FILE"));
+    return root / env.get("CONFIG_OUTPUT_DIR", "config") /
+           manifest_file_name(template_file, schema_template, platform ? *platform : default_platform(env),
+                              deployment_config_file);
+}
+
 std::string serialize_manifest(const ordered_json& manifest) { return manifest.dump(2, ' ', true); }
 
 Result<GeneratedManifest> generate_manifest(const GenerateOptions& options, const core::Environment& process_env,
@@ -226,7 +251,7 @@ Result<GeneratedManifest> generate_manifest(const GenerateOptions& options, cons
     if (options.strict == Strict::yes && !out.undefined.empty()) {
         return unexpected(manifest::undefined_error(out.undefined));
     }
-    out.platform = options.platform ? *options.platform : env.get("DEFAULT_PLATFORM", "amd64");
+    out.platform = options.platform ? *options.platform : default_platform(env);
     const std::string container_tag = env.get("CONTAINER_TAG");
 
     if (!out.manifest.is_object()) {

@@ -9,6 +9,7 @@
 #include "core/result.hpp"
 #include "manifest/expand.hpp"
 #include "manifest/validate.hpp"
+#include "solution/layout.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -71,6 +72,20 @@ Result<GeneratedManifest> generate_manifest(const GenerateOptions& options, cons
 
 /// Writes `m.text` to `m.output_path` atomically, creating the directory.
 Result<void> write_manifest(const GeneratedManifest& m);
+
+/// The platform a solution builds, generates and deploys by default: DEFAULT_PLATFORM, else amd64
+/// (iotedgedev's default). The one rule gen, build's export, deploy and ship share.
+std::string default_platform(const SolutionEnv& env);
+
+/// Where `gen` writes the manifest of the solution at `root` for `platform` (default: default_platform):
+/// <root>/<CONFIG_OUTPUT_DIR or config>/<manifest_file_name of the template>. Reads the solution's .env
+/// under `process_env` and the template's $schema-template; a missing template counts as the current
+/// schema (deployment.<platform>.json). `deploy` without --manifest and `ship` use it, so a solution's
+/// CONFIG_OUTPUT_DIR, DEFAULT_PLATFORM, DEPLOYMENT_CONFIG_TEMPLATE_FILE and DEPLOYMENT_CONFIG_FILE mean
+/// the same to every command.
+Result<std::filesystem::path> default_manifest_path(const std::filesystem::path& root,
+                                                    const core::Environment& process_env,
+                                                    const std::optional<std::string>& platform = std::nullopt);
 
 /// The output file name of §2.7 for a template.
 std::string manifest_file_name(const std::filesystem::path& template_file, const std::string& schema_template_version,

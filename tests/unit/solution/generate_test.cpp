@@ -315,3 +315,36 @@ TEST(BadInput, TooLargeCreateOptions) {
 
 } // namespace
 } // namespace edgeship::solution
+
+namespace edgeship::solution {
+namespace {
+
+TEST(DefaultManifestPath, FollowsTheSolutionsSettingsAsGenWritesThem) {
+    test::TempDir dir;
+    const auto root = dir.path();
+    // No solution yet: config/deployment.<DEFAULT_PLATFORM or amd64>.json
+    EXPECT_EQ(default_manifest_path(root, {}).value(), root / "config" / "deployment.amd64.json");
+    EXPECT_EQ(default_manifest_path(root, {{"DEFAULT_PLATFORM", "arm64v8"}}).value(),
+              root / "config" / "deployment.arm64v8.json");
+    // The .env's CONFIG_OUTPUT_DIR and DEFAULT_PLATFORM, the process environment over it, a platform asked for
+    test::write_text(root / ".env", "CONFIG_OUTPUT_DIR=out\nDEFAULT_PLATFORM=arm64v8\n");
+    EXPECT_EQ(default_manifest_path(root, {}).value(), root / "out" / "deployment.arm64v8.json");
+    EXPECT_EQ(default_manifest_path(root, {{"DEFAULT_PLATFORM", "amd64"}}).value(), root / "out" / "deployment.amd64.json");
+    EXPECT_EQ(default_manifest_path(root, {}, std::string("amd64.debug")).value(),
+              root / "out" / "deployment.amd64.debug.json");
+    // Another template name; a 0.0.1 schema-template has no platform in the name (iotedgedev's rule)
+    test::write_text(root / ".env", "DEPLOYMENT_CONFIG_TEMPLATE_FILE=layered.template.json\n");
+    test::write_text(root / "layered.template.json", R"({"$schema-template": "0.0.1", "modulesContent": {}})");
+    EXPECT_EQ(default_manifest_path(root, {}).value(), root / "config" / "layered.json");
+    // DEPLOYMENT_CONFIG_FILE names the file outright
+    EXPECT_EQ(default_manifest_path(root, {{"DEPLOYMENT_CONFIG_FILE", "fleet.json"}}).value(),
+              root / "config" / "fleet.json");
+    // a .env that does not parse is an error naming it
+    test::write_text(root / ".env", "not a setting\n");
+    auto bad = default_manifest_path(root, {});
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().what().find(".env"), std::string::npos);
+}
+
+} // namespace
+} // namespace edgeship::solution
