@@ -276,10 +276,9 @@ Result<void> run_ship(const ShipOptions& opts, Context& ctx) {
         }
         return clients->get();
     };
-    io.connect = [clients_for_run](const std::string& host) -> Result<std::unique_ptr<registry::Registry>> {
+    io.registry_for = [clients_for_run](const std::string& host) -> Result<registry::Registry*> {
         EDGESHIP_TRY_ASSIGN(auto* c, clients_for_run());
-        EDGESHIP_TRY_ASSIGN(auto options, c->options(host));
-        return registry::Registry::connect(std::move(options));
+        return c->get(host);
     };
     if (o.image_target == pipeline::ImageTarget::registry) {
         auto progress = std::make_shared<TransferProgress>(ctx, TransferDirection::push, opts.json);

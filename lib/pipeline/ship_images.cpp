@@ -15,33 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Registry clients by host, opened once per run (the push target and base registries).
-class Clients {
-public:
-    explicit Clients(std::function<Result<std::unique_ptr<registry::Registry>>(const std::string&)> connect)
-        : m_connect(std::move(connect)) {}
-
-    Result<registry::Registry*> get(const std::string& host) {
-        std::lock_guard lock(m_mutex);
-        auto it = m_clients.find(host);
-        if (it != m_clients.end()) {
-            return it->second.get();
-        }
-        if (!m_connect) {
-            return fail("no registry client is wired in this build");
-        }
-        EDGESHIP_TRY_ASSIGN(auto client, m_connect(host));
-        auto* raw = client.get();
-        m_clients.emplace(host, std::move(client));
-        return raw;
-    }
-
-private:
-    std::function<Result<std::unique_ptr<registry::Registry>>(const std::string&)> m_connect;
-    std::mutex m_mutex;
-    std::map<std::string, std::unique_ptr<registry::Registry>> m_clients;
-};
-
 // What the build step built and the push step sends: the facade's images (and their staging
 // directory, removed with the last reference) and which of them this run has pushed.
 struct Session {
@@ -50,17 +23,26 @@ struct Session {
     std::vector<bool> pushed;
 };
 
+// A registry client per host, as the caller connected it (registry::Clients in the CLI: one keychain).
+using RegistryFor = std::function<Result<registry::Registry*>(const std::string& host)>;
+
+Result<registry::Registry*> client_for(const RegistryFor& registry_for, const std::string& host) {
+    if (!registry_for) {
+        return fail("no registry client is wired in this build");
+    }
+    return registry_for(host);
+}
+
 struct Shared {
-    explicit Shared(std::function<Result<std::unique_ptr<registry::Registry>>(const std::string&)> connect)
-        : clients(std::move(connect)) {}
-    Clients clients;
+    explicit Shared(RegistryFor connected) : registry_for(std::move(connected)) {}
+    RegistryFor registry_for;
     Session session;
     std::mutex mutex;
 };
 
 imagebuild::BuildCollaborators collaborators(const ImageActionOptions& o, Shared& shared) {
     imagebuild::BuildCollaborators c;
-    c.registry_for = [&shared](const std::string& host) { return shared.clients.get(host); };
+    c.registry_for = [&shared](const std::string& host) { return client_for(shared.registry_for, host); };
     c.log = o.log;
     if (o.events) {
         c.transfer = [events = o.events](imagebuild::TransferDirection) { return imagebuild::TransferHooks{events, {}}; };
@@ -202,9 +184,9 @@ Result<PushOutcome> push_to_registry(const ShipImage& img, const ImageActionOpti
 }
 
 Result<std::optional<std::string>> registry_digest(const std::string& reference, const ImageActionOptions& o,
-                                                   Clients& clients) {
+                                                   const RegistryFor& registry_for) {
     EDGESHIP_TRY_ASSIGN(auto ref, oci::Reference::parse(reference));
-    EDGESHIP_TRY_ASSIGN(auto* client, clients.get(ref.api_host()));
+    EDGESHIP_TRY_ASSIGN(auto* client, client_for(registry_for, ref.api_host()));
     auto manifest = client->get_manifest(ref);
     if (!manifest) {
         if (manifest.error().code() == ExitCode::auth || manifest.error().code() == ExitCode::interrupted) {
@@ -220,14 +202,14 @@ Result<std::optional<std::string>> registry_digest(const std::string& reference,
 } // namespace
 
 void add_image_actions(ShipActions& a, const ShipOptions& options, const ImageActionOptions& o) {
-    auto shared = std::make_shared<Shared>(o.connect);
+    auto shared = std::make_shared<Shared>(o.registry_for);
     a.build = [options, o, shared](const BuildRequest& req) { return build_images(req, options, o, *shared); };
     if (options.image_target == ImageTarget::oci_layout) {
         add_oci_layout_actions(a, options.oci_layout);
         return;
     }
     a.push = [o, shared](const ShipImage& img) { return push_to_registry(img, o, *shared); };
-    a.pushed_digest = [o, shared](const std::string& ref) { return registry_digest(ref, o, shared->clients); };
+    a.pushed_digest = [o, shared](const std::string& ref) { return registry_digest(ref, o, shared->registry_for); };
 }
 
 } // namespace edgeship::pipeline

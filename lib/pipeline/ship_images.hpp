@@ -21,8 +21,9 @@ namespace edgeship::pipeline {
 struct ImageActionOptions {
     std::string base;         ///< --base (REF, oci:DIR[:TAG], docker-archive:FILE); "" = module.json's
     std::string template_dir; ///< runtimes are read from the templates ("" = embedded)
-    /// A client for a registry host (the push target, or a base image's registry). Called lazily.
-    std::function<Result<std::unique_ptr<registry::Registry>>(const std::string& host)> connect;
+    /// The client for a registry host (the push target, or a base image's registry), kept by the caller
+    /// for the run (registry::Clients: each host's own credential). Called lazily.
+    std::function<Result<registry::Registry*>(const std::string& host)> registry_for;
     registry::BlobEventCallback events; ///< transfer progress (base pulls and pushes)
     std::function<void()> finish;       ///< clears the progress display (called by the CLI)
     core::Logger log;
