@@ -347,7 +347,11 @@ public:
 
     Result<std::string> fingerprint(const std::string& platform, const std::string& reference) {
         EDGESHIP_TRY_ASSIGN(auto tree, tree_sha256(m_o.solution / "modules" / m_o.module));
-        return core::sha256_hex(tree + "\n" + platform + "\n" + m_o.base + "\n" + reference);
+        std::string inputs;
+        if (m_a.build_inputs) {
+            EDGESHIP_TRY_ASSIGN(inputs, m_a.build_inputs(m_o.solution, m_o.module, platform, m_o.env));
+        }
+        return core::sha256_hex(tree + "\n" + platform + "\n" + m_o.base + "\n" + reference + "\n" + inputs);
     }
 
     Result<StepResult> build(Mode mode) {

@@ -180,6 +180,12 @@ struct ShipActions {
         image_reference;
     /// The manifest digest the target holds for `reference`, or nullopt when absent (read-only).
     std::function<Result<std::optional<std::string>>(const std::string& reference)> pushed_digest;
+    /// What else an image of `platform` is built from, beyond the module folder and the --base text: the
+    /// base image's current digest, the runtime templates, SOURCE_DATE_EPOCH. Part of the up-to-date
+    /// fingerprint, so a moved base tag or a changed template rebuilds. Optional (unset: not compared).
+    std::function<Result<std::string>(const std::filesystem::path& solution, const std::string& module,
+                                      const std::string& platform, const core::Environment& env)>
+        build_inputs;
     /// Builds the requested platforms' images, in request order (one ShipImage per platform).
     std::function<Result<std::vector<ShipImage>>(const BuildRequest&)> build;
     std::function<Result<PushOutcome>(const ShipImage&)> push;

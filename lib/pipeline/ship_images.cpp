@@ -1,6 +1,9 @@
 #include "pipeline/ship_images.hpp"
 
+#include "imagebuild/base.hpp"
 #include "imagebuild/build_images.hpp"
+#include "imagebuild/runtime_image.hpp"
+#include "oci/layout.hpp"
 #include "oci/layer.hpp"
 #include "oci/reference.hpp"
 #include "pipeline/ship_actions.hpp"
@@ -199,11 +202,71 @@ Result<std::optional<std::string>> registry_digest(const std::string& reference,
     return std::optional<std::string>(manifest->descriptor.digest.str());
 }
 
+// The identity of the base image a platform is built on, as of now: a layout tag's manifest digest, a
+// docker-archive's size and modification time (reading a large archive whole on every run would cost more
+// than the rebuild it saves), a registry reference's manifest digest (one GET of a small document).
+Result<std::string> base_identity(const std::string& text, const RegistryFor& registry_for) {
+    EDGESHIP_TRY_ASSIGN(auto base, imagebuild::BaseRef::parse(text));
+    switch (base.kind) {
+    case imagebuild::BaseRef::Kind::oci_layout: {
+        EDGESHIP_TRY_ASSIGN(auto layout, oci::OciLayout::open(base.path));
+        EDGESHIP_TRY_ASSIGN(auto top, layout.find(base.tag));
+        return top.digest.str();
+    }
+    case imagebuild::BaseRef::Kind::docker_archive: {
+        std::error_code ec;
+        auto size = fs::file_size(base.path, ec);
+        auto mtime = fs::last_write_time(base.path, ec);
+        if (ec) {
+            return fail("base image " + text + ": " + ec.message());
+        }
+        return std::to_string(size) + "@" + std::to_string(mtime.time_since_epoch().count());
+    }
+    case imagebuild::BaseRef::Kind::registry: {
+        EDGESHIP_TRY_ASSIGN(auto* client, client_for(registry_for, base.reference.api_host()));
+        EDGESHIP_TRY_ASSIGN(auto manifest, client->get_manifest(base.reference));
+        return manifest.descriptor.digest.str();
+    }
+    }
+    return std::string();
+}
+
+// What an image is built from besides the module folder: the base's identity, the runtime templates
+// (--template-dir) and SOURCE_DATE_EPOCH, so ship's up-to-date check rebuilds when any of them moved.
+Result<std::string> build_inputs(const fs::path& solution_dir, const std::string& module, const std::string& platform,
+                                 const core::Environment& env, const ImageActionOptions& o) {
+    EDGESHIP_TRY_ASSIGN(auto senv, solution::load_env(solution_dir, env));
+    std::string out = "epoch=" + senv.get("SOURCE_DATE_EPOCH") + "\n";
+    if (!o.template_dir.empty()) {
+        EDGESHIP_TRY_ASSIGN(auto templates, tree_sha256(o.template_dir));
+        out += "templates=" + templates + "\n";
+    }
+    auto info = solution::load_module(solution_dir / senv.get("MODULES_PATH", "modules") / module, senv.vars);
+    if (!info) {
+        return out; // the build step reports an unreadable module.json
+    }
+    std::optional<std::string> flag;
+    if (!o.base.empty()) {
+        flag = o.base;
+    }
+    auto text = imagebuild::base_ref_for(*info, platform, flag, imagebuild::RuntimeImage{});
+    if (!text) {
+        return out; // no base: the build step fails with the full explanation
+    }
+    auto identity = base_identity(*text, o.registry_for);
+    if (!identity) {
+        return unexpected(std::move(identity).error().context("base image " + *text));
+    }
+    return out + "base=" + *text + "@" + *identity + "\n";
+}
+
 } // namespace
 
 void add_image_actions(ShipActions& a, const ShipOptions& options, const ImageActionOptions& o) {
     auto shared = std::make_shared<Shared>(o.registry_for);
     a.build = [options, o, shared](const BuildRequest& req) { return build_images(req, options, o, *shared); };
+    a.build_inputs = [o](const fs::path& solution_dir, const std::string& module, const std::string& platform,
+                         const core::Environment& env) { return build_inputs(solution_dir, module, platform, env, o); };
     if (options.image_target == ImageTarget::oci_layout) {
         add_oci_layout_actions(a, options.oci_layout);
         return;

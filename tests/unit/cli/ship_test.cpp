@@ -4,6 +4,7 @@
 #include "cli/app.hpp"
 #include "cli/ship_commands.hpp"
 #include "core/sha256.hpp"
+#include "imagebuild/fixture.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -155,6 +156,36 @@ TEST(Ship, ExampleModelToValidatedManifestThenResumes) {
     EXPECT_EQ(j2["steps"][0]["status"], "skipped");
     EXPECT_EQ(j2["steps"][2]["status"], "skipped");
     EXPECT_EQ(j2["onnx_sha256"], j["onnx_sha256"]);
+}
+
+TEST(Ship, UpToDateCheckSeesTheBaseImageAndSourceDateEpoch) {
+    // A re-ship with the same inputs skips the build; a base tag that now names another image, or another
+    // SOURCE_DATE_EPOCH, changes the image, so the build runs again.
+    TempDir d;
+    const auto model = test::source_dir() / "examples/predictive-maintenance/model.json";
+    test::make_base_layout(d / "base", {"amd64"});
+    const std::vector<std::string> args = {"ship", model.string(), "--solution", (d / "pm").string(), "--oci-layout",
+                                           (d / "out").string(), "--base", "oci:" + (d / "base").string() + ":3.11",
+                                           "--json"};
+    auto build_status = [&](core::Environment env) {
+        auto r = run_cli(args, std::move(env));
+        EXPECT_EQ(r.code, 0) << r.err;
+        auto j = nlohmann::json::parse(r.out, nullptr, false);
+        for (const auto& s : j["steps"]) {
+            if (s["name"] == "build") {
+                return s["status"].get<std::string>();
+            }
+        }
+        return std::string("(no build step)");
+    };
+    EXPECT_EQ(build_status({}), "done");
+    EXPECT_EQ(build_status({}), "skipped");
+    EXPECT_EQ(build_status({{"SOURCE_DATE_EPOCH", "1700000000"}}), "done");
+    EXPECT_EQ(build_status({{"SOURCE_DATE_EPOCH", "1700000000"}}), "skipped");
+    fs::remove_all(d / "base");
+    test::make_base_layout(d / "base", {"amd64", "arm64"}); // tag 3.11 now names an index
+    EXPECT_EQ(build_status({{"SOURCE_DATE_EPOCH", "1700000000"}}), "done");
+    EXPECT_EQ(build_status({{"SOURCE_DATE_EPOCH", "1700000000"}}), "skipped");
 }
 
 TEST(Ship, DryRunPrintsThePlanAndWritesNothing) {
