@@ -84,7 +84,7 @@ private:
         EDGESHIP_TRY_ASSIGN(auto modules, solution::load_modules(m_solution / env.get("MODULES_PATH", "modules"), env.vars));
         std::set<std::string> hosts;
         auto add_base = [&hosts](const std::string& text) {
-            auto base = imagebuild::BaseRef::parse(text);
+            auto base = imagebuild::parse_base_ref(text);
             if (base && base->kind == imagebuild::BaseRef::Kind::registry) {
                 hosts.insert(base->reference.registry);
             }

@@ -2,6 +2,7 @@
 #include "cli/transfer_commands.hpp"
 
 #include "oci/docker_archive.hpp"
+#include "oci/image_source.hpp"
 #include "oci/layout.hpp"
 #include "oci/media_types.hpp"
 #include "oci/reference.hpp"
@@ -16,39 +17,18 @@ namespace edgeship::cli {
 
 namespace {
 
-struct PushSource {
-    enum class Kind { oci_layout, docker_archive, registry } kind;
-    std::string path;
-    std::string tag;
-};
-
-// skopeo's transport syntax: oci:DIR[:TAG], docker-archive:FILE.
-Result<PushSource> parse_push_source(const std::string& text) {
-    if (text.starts_with("oci:")) {
-        std::string rest = text.substr(4);
-        PushSource s{PushSource::Kind::oci_layout, rest, ""};
-        if (auto colon = rest.rfind(':'); colon != std::string::npos && rest.find('/', colon) == std::string::npos) {
-            s.path = rest.substr(0, colon);
-            s.tag = rest.substr(colon + 1);
-        }
-        if (s.path.empty()) {
-            return unexpected(Error("source \"" + text + "\": no directory after oci:", ExitCode::usage));
-        }
-        return s;
+// skopeo's transport syntax (oci/image_source.hpp). Unlike --base, a bare REF is refused: the source of
+// a push names its transport, as skopeo's does, so a typo in a path is not taken for a Docker Hub image.
+Result<oci::ImageSource> parse_push_source(const std::string& text) {
+    auto source = oci::ImageSource::parse(text, "source");
+    if (!source || !source->transport_given) {
+        std::string why = source ? std::string() : ": " + source.error().message();
+        return unexpected(Error("source \"" + text + "\": expected oci:DIR[:TAG], docker-archive:FILE or docker://REF" +
+                                    (source ? std::string() : why),
+                                ExitCode::usage)
+                              .hint("to push a built module use 'edgeship build --push'"));
     }
-    if (text.starts_with("docker-archive:")) {
-        PushSource s{PushSource::Kind::docker_archive, text.substr(15), ""};
-        if (s.path.empty()) {
-            return unexpected(Error("source \"" + text + "\": no file after docker-archive:", ExitCode::usage));
-        }
-        return s;
-    }
-    if (text.starts_with("docker://")) {
-        return PushSource{PushSource::Kind::registry, text.substr(9), ""};
-    }
-    return unexpected(Error("source \"" + text + "\": expected oci:DIR[:TAG], docker-archive:FILE or docker://REF",
-                            ExitCode::usage)
-                          .hint("to push a built module use 'edgeship build --push'"));
+    return source;
 }
 
 /// A temporary directory for docker-archive staging, removed on every exit path.
@@ -127,7 +107,7 @@ Result<void> run_push(const PushOptions& opts, Context& ctx) {
     Staging staging;
     std::vector<oci::LocalImage> images;
     std::optional<oci::Blob> index;
-    if (source.kind == PushSource::Kind::oci_layout) {
+    if (source.kind == oci::ImageSource::Kind::oci_layout) {
         EDGESHIP_TRY_ASSIGN(auto layout, oci::OciLayout::open(source.path));
         EDGESHIP_TRY_ASSIGN(auto top, layout.find(source.tag));
         oci::LoadOptions lo;
@@ -137,7 +117,7 @@ Result<void> run_push(const PushOptions& opts, Context& ctx) {
         lo.verify_layers = false;
         if (oci::media_type::is_index(top.media_type) && !platform) {
             EDGESHIP_TRY_ASSIGN(auto bytes, layout.read_blob(top, "index"));
-            EDGESHIP_TRY_ASSIGN(auto parsed, oci::Index::parse(bytes, source.path + ": index " + top.digest.short_str()));
+            EDGESHIP_TRY_ASSIGN(auto parsed, oci::Index::parse(bytes, source.path.string() + ": index " + top.digest.short_str()));
             for (const auto& entry : parsed.manifests) {
                 EDGESHIP_TRY_ASSIGN(auto img, layout.load(entry, "manifest " + entry.digest.short_str(), lo));
                 images.push_back(std::move(img));
@@ -147,9 +127,9 @@ Result<void> run_push(const PushOptions& opts, Context& ctx) {
             EDGESHIP_TRY_ASSIGN(auto img, layout.load(top, source.tag.empty() ? "image" : "tag " + source.tag, lo));
             images.push_back(std::move(img));
         }
-    } else if (source.kind == PushSource::Kind::registry) {
+    } else if (source.kind == oci::ImageSource::Kind::registry) {
         // Manifest and config only: layers stay remote and are HEAD-skipped, mounted or streamed through.
-        EDGESHIP_TRY_ASSIGN(auto src_ref, oci::Reference::parse(source.path));
+        const oci::Reference& src_ref = source.reference;
         EDGESHIP_TRY_ASSIGN(auto* src_reg, clients->get(src_ref.registry));
         EDGESHIP_TRY_ASSIGN(auto img, src_reg->get_image(src_ref, platform.value_or(oci::Platform{})));
         images.push_back(std::move(img));

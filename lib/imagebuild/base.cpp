@@ -7,41 +7,7 @@ namespace edgeship::imagebuild {
 
 namespace fs = std::filesystem;
 
-Result<BaseRef> BaseRef::parse(std::string_view text) {
-    BaseRef r;
-    r.text = std::string(text);
-    auto starts = [&](std::string_view p) { return text.substr(0, p.size()) == p; };
-    if (starts("oci:")) {
-        r.kind = Kind::oci_layout;
-        std::string rest(text.substr(4));
-        // oci:DIR[:TAG] — the tag is after the last ':' unless that part looks like a path
-        auto colon = rest.rfind(':');
-        if (colon != std::string::npos && rest.find('/', colon) == std::string::npos) {
-            r.tag = rest.substr(colon + 1);
-            rest = rest.substr(0, colon);
-        }
-        if (rest.empty()) {
-            return fail("base image \"" + r.text + "\": empty layout directory (oci:DIR[:TAG])");
-        }
-        r.path = rest;
-        return r;
-    }
-    if (starts("docker-archive:")) {
-        r.kind = Kind::docker_archive;
-        r.path = std::string(text.substr(15));
-        if (r.path.empty()) {
-            return fail("base image \"" + r.text + "\": empty archive path (docker-archive:FILE)");
-        }
-        return r;
-    }
-    r.kind = Kind::registry;
-    auto ref = oci::Reference::parse(text);
-    if (!ref) {
-        return unexpected(std::move(ref).error().context("base image"));
-    }
-    r.reference = *ref;
-    return r;
-}
+Result<BaseRef> parse_base_ref(std::string_view text) { return oci::ImageSource::parse(text, "base image"); }
 
 Result<std::string> base_ref_for(const solution::ModuleInfo& module, const std::string& platform,
                                  const std::optional<std::string>& flag, const RuntimeImage& runtime) {

@@ -12,6 +12,8 @@
 #include "oci/reference.hpp"
 #include "solution/layout.hpp"
 
+#include "oci/image_source.hpp"
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -19,18 +21,10 @@
 
 namespace edgeship::imagebuild {
 
-/// A base image reference: `oci:DIR[:TAG]`, `docker-archive:FILE`, or a registry reference.
-struct BaseRef {
-    enum class Kind { oci_layout, docker_archive, registry };
-    Kind kind = Kind::registry;
-    std::string text;           ///< as given
-    std::filesystem::path path; ///< layout directory or archive file
-    std::string tag;            ///< layout tag ("" = the only image)
-    oci::Reference reference;   ///< registry kind
-
-    /// Parses REF. Errors: empty paths, an invalid registry reference (`invalid reference "X": why`).
-    static Result<BaseRef> parse(std::string_view text);
-};
+/// A base image reference: `oci:DIR[:TAG]`, `docker-archive:FILE`, `docker://REF` or a bare registry
+/// reference, parsed by the one image-source parser (oci/image_source.hpp); errors say "base image".
+using BaseRef = oci::ImageSource;
+Result<BaseRef> parse_base_ref(std::string_view text);
 
 /// The base REF text for `module` on `platform` ("amd64", "amd64.debug"): `flag` (--base) when set,
 /// else module.json edgeship.baseImage["<platform>"] (for a debug platform, then the release one).

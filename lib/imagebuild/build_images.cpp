@@ -224,7 +224,7 @@ Result<std::vector<ModulePlan>> plan_modules(const BuildImagesRequest& req, cons
                 return unexpected(std::move(base_text).error().context("build"));
             }
             pi.base_text = *base_text;
-            EDGESHIP_TRY_ASSIGN(pi.base, BaseRef::parse(pi.base_text));
+            EDGESHIP_TRY_ASSIGN(pi.base, parse_base_ref(pi.base_text));
             plan.images.push_back(std::move(pi));
         }
         if (plan.images.empty()) {

@@ -206,7 +206,7 @@ Result<std::optional<std::string>> registry_digest(const std::string& reference,
 // docker-archive's size and modification time (reading a large archive whole on every run would cost more
 // than the rebuild it saves), a registry reference's manifest digest (one GET of a small document).
 Result<std::string> base_identity(const std::string& text, const RegistryFor& registry_for) {
-    EDGESHIP_TRY_ASSIGN(auto base, imagebuild::BaseRef::parse(text));
+    EDGESHIP_TRY_ASSIGN(auto base, imagebuild::parse_base_ref(text));
     switch (base.kind) {
     case imagebuild::BaseRef::Kind::oci_layout: {
         EDGESHIP_TRY_ASSIGN(auto layout, oci::OciLayout::open(base.path));

@@ -52,7 +52,7 @@ Result<Built> build(const fs::path& sol, const std::string& platform, const fs::
     fs::create_directories(blobs);
     EDGESHIP_TRY_ASSIGN(auto layers, build_module_layers(sources, blobs, lo));
     EDGESHIP_TRY_ASSIGN(auto ref_text, base_ref_for(m, platform, base_ref.empty() ? std::nullopt : std::optional(base_ref), *rt));
-    EDGESHIP_TRY_ASSIGN(auto ref, BaseRef::parse(ref_text));
+    EDGESHIP_TRY_ASSIGN(auto ref, parse_base_ref(ref_text));
     EDGESHIP_TRY_ASSIGN(auto base, load_local_base(ref, target.platform, blobs, nullptr));
     ImageRequest req;
     req.module = &m;
@@ -339,21 +339,29 @@ TEST(RuntimeImage, SelectsByLanguageOrExplicitName) {
 }
 
 TEST(BaseRef, Forms) {
-    auto a = BaseRef::parse("oci:/tmp/base:3.11").value();
+    auto a = parse_base_ref("oci:/tmp/base:3.11").value();
     EXPECT_EQ(a.kind, BaseRef::Kind::oci_layout);
     EXPECT_EQ(a.path, "/tmp/base");
     EXPECT_EQ(a.tag, "3.11");
-    auto b = BaseRef::parse("oci:rel/dir").value();
+    auto b = parse_base_ref("oci:rel/dir").value();
     EXPECT_EQ(b.path, "rel/dir");
     EXPECT_EQ(b.tag, "");
-    auto c = BaseRef::parse("docker-archive:/x/base.tar").value();
+    auto c = parse_base_ref("docker-archive:/x/base.tar").value();
     EXPECT_EQ(c.kind, BaseRef::Kind::docker_archive);
     EXPECT_EQ(c.path, "/x/base.tar");
-    auto d = BaseRef::parse("localhost:5000/runtime/python:3.11").value();
+    auto d = parse_base_ref("localhost:5000/runtime/python:3.11").value();
     EXPECT_EQ(d.kind, BaseRef::Kind::registry);
     EXPECT_EQ(d.reference.repository, "runtime/python");
-    EXPECT_EQ(BaseRef::parse("Bad/Ref").error().what(), "base image: invalid reference \"Bad/Ref\": repository \"Ref\" must be lower case");
-    EXPECT_FALSE(BaseRef::parse("oci:"));
+    EXPECT_EQ(parse_base_ref("Bad/Ref").error().what(), "base image: invalid reference \"Bad/Ref\": repository \"Ref\" must be lower case");
+    EXPECT_FALSE(parse_base_ref("oci:"));
+    // one parser with push: docker://REF names the same image as the bare REF
+    auto e = parse_base_ref("docker://localhost:5000/runtime/python:3.11").value();
+    EXPECT_EQ(e.kind, BaseRef::Kind::registry);
+    EXPECT_EQ(e.reference, d.reference);
+    EXPECT_TRUE(e.transport_given);
+    EXPECT_FALSE(d.transport_given);
+    EXPECT_EQ(parse_base_ref("docker-archive:").error().what(),
+              "base image \"docker-archive:\": empty archive path (docker-archive:FILE)");
 }
 
 TEST(Tags, EstablishedFormatAndIndexTag) {
