@@ -33,7 +33,44 @@ std::int64_t num(const json* j, std::int64_t fallback) {
     return fallback;
 }
 
-// Checks one desired module against its reported state (reference §9 completion predicate).
+// The edge agent's restart policy: a module in "backoff" will be restarted; the agent reports "failed" once
+// restartCount >= MaxRestartCount, default 20 (Azure/iotedge
+// edge-agent/src/Microsoft.Azure.Devices.Edge.Agent.Core/RestartPolicyManager.cs:48-50,
+// edge-agent/src/Microsoft.Azure.Devices.Edge.Agent.Service/appsettings_agent.json:7; see
+// docs/design/iothub-edge-agent.md).
+constexpr std::int64_t max_restart_count = 20;
+
+// The image the agent creates the container from (Azure/iotedge
+// edge-agent/src/Microsoft.Azure.Devices.Edge.Agent.Docker/DockerConfig.cs:93-114, ValidateAndGetImage): trimmed,
+// ":latest" added when there is neither tag nor digest. "$upstream" is rewritten to the parent's host, so
+// "$upstream:443/x:1" matches a reported image with any host and the same rest.
+std::string normalize_image(std::string image) {
+    auto first = image.find_first_not_of(" \t\r\n");
+    auto last = image.find_last_not_of(" \t\r\n");
+    image = first == std::string::npos ? std::string() : image.substr(first, last - first + 1);
+    if (image.empty()) {
+        return image;
+    }
+    auto slash = image.rfind('/');
+    std::string_view name = std::string_view(image).substr(slash == std::string::npos ? 0 : slash + 1);
+    if (name.find(':') == std::string_view::npos && image.find('@') == std::string::npos) {
+        image += ":latest";
+    }
+    return image;
+}
+
+bool same_image(const std::string& desired, const std::string& reported) {
+    std::string want = normalize_image(desired);
+    std::string have = normalize_image(reported);
+    if (want.rfind("$upstream", 0) == 0) {
+        auto ws = want.find('/');
+        auto hs = have.find('/');
+        return ws != std::string::npos && hs != std::string::npos && want.substr(ws) == have.substr(hs);
+    }
+    return want == have;
+}
+
+// Checks one desired module against its reported state (Azure/iotedge doc/reported_states_during_deployment.md).
 void check_module(const std::string& name, const json& desired, const json* reported, std::vector<ModuleStatus>& out) {
     std::string want_status = str(at(desired, {"status"}));
     if (want_status.empty()) {
@@ -46,8 +83,10 @@ void check_module(const std::string& name, const json& desired, const json* repo
     }
     std::string status = str(at(*reported, {"runtimeStatus"}));
     std::string image = str(at(*reported, {"settings", "image"}));
-    if ((status == "backoff" || status == "failed") && want_status == "running") {
+    if ((status == "backoff" || status == "failed" || status == "dead" || status == "unhealthy") &&
+        want_status == "running") {
         std::string detail = status;
+        std::int64_t restarts = num(at(*reported, {"restartCount"}), 0);
         std::string extra;
         if (const auto* ec = at(*reported, {"exitCode"}); ec != nullptr && ec->is_number()) {
             extra += "exit code " + std::to_string(num(ec, 0));
@@ -61,10 +100,12 @@ void check_module(const std::string& name, const json& desired, const json* repo
         if (auto sd = str(at(*reported, {"statusDescription"})); !sd.empty()) {
             detail += ": " + sd;
         }
-        out.push_back({name, detail, true});
+        // failed/dead are final; backoff is final only past the restart policy; unhealthy is shown, not final.
+        bool final = status == "failed" || status == "dead" || (status == "backoff" && restarts >= max_restart_count);
+        out.push_back({name, detail, final});
         return;
     }
-    if (!want_image.empty() && image != want_image) {
+    if (!want_image.empty() && !same_image(want_image, image)) {
         out.push_back({name, "runs image " + (image.empty() ? "(none)" : image) + ", wants " + want_image, false});
         return;
     }
@@ -170,7 +211,27 @@ DeviceRollout evaluate_twin(const json& twin, std::optional<std::string_view> de
         return d;
     }
     long code = d.last_desired_status;
-    if (code == 400 || code == 412 || code == 500) { // reference §9: failed
+    // 400/412 are final. 500 is one failed reconcile attempt (a pull over about a minute reports "The operation
+    // was canceled") that the agent retries: in progress until the caller's timeout (Azure/iotedge
+    // doc/reported_states_during_deployment.md:241-251 and :355-364).
+    if (code == 500) {
+        d.state = DeviceState::pending;
+        d.reason = "edge agent reports 500 Failed, retrying" + (description.empty() ? "" : ": " + description);
+        std::string mods = module_names(d.modules, false);
+        if (!mods.empty()) {
+            d.reason += " (" + mods + ")";
+        }
+        bool any_final = false;
+        for (const auto& m : d.modules) {
+            any_final = any_final || m.failed;
+        }
+        if (any_final) {
+            d.state = DeviceState::failed;
+            d.reason = "module failing: " + module_names(d.modules, true);
+        }
+        return d;
+    }
+    if (code == 400 || code == 412) { // failed
         d.state = DeviceState::failed;
         d.reason = "edge agent reports " + std::to_string(code) + " " + std::string(desired_status_name(code)) +
                    (description.empty() ? "" : ": " + description);
@@ -190,7 +251,7 @@ DeviceRollout evaluate_twin(const json& twin, std::optional<std::string_view> de
         d.reason = "module failing: " + module_names(d.modules, true);
         return d;
     }
-    if (!d.modules.empty()) {
+    if (!d.modules.empty()) { // backoff below MaxRestartCount, unhealthy, old image, not created yet
         d.state = DeviceState::pending;
         d.reason = "modules not ready: " + module_names(d.modules, false);
         return d;

@@ -1,8 +1,9 @@
 #pragma once
 
-// Rollout evaluation: pure functions over $edgeAgent module twins (reference/iothub.md §9), unit-tested
-// without a network. A device is done when the agent reports the desired version with status 200 and
-// every desired module runs with its desired status and image.
+// Rollout evaluation: pure functions over $edgeAgent module twins, unit-tested without a network. A device
+// is done when the agent reports the desired version with status 200 and every desired module runs with its
+// desired status and (normalised) image. 500 and backoff are in progress; the rules and their sources in
+// Azure/iotedge are in docs/design/iothub-edge-agent.md.
 
 #include <nlohmann/json.hpp>
 
@@ -19,7 +20,7 @@ enum class DeviceState { pending, succeeded, failed };
 struct ModuleStatus {
     std::string name;    ///< module name; "edgeHub" for the system module
     std::string problem; ///< "backoff (exit code 1, 5 restarts)", "runs image a:1, wants a:2", …
-    bool failed = false; ///< true: a failure (backoff/failed); false: not there yet
+    bool failed = false; ///< true: final (failed, dead, backoff past MaxRestartCount); false: not there yet
 };
 
 struct DeviceRollout {

@@ -148,19 +148,54 @@ def deploy_success_text():
 
 @case
 def deploy_image_pull_failure():
+    # A 500 that persists is retried by the agent (issue 14 rule 1): pending until --timeout, then exit 1
+    # naming the device, the module and the agent's last message.
     with Double({"devices": [{"id": "dev1", "behavior": "image_pull_failure", "delay": 0.2}]}) as hub:
         w = Work(hub)
         m = w.write("m.json", manifest())
-        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "20s", "--json"] + FAST)
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "2s", "--json"] + FAST)
         expect(rc == 1, "exit %d" % rc, out, err)
         j = json.loads(out)
-        expect(j["outcome"] == "failed" and j["rollout"]["failed"] == 1, "failed summary", out)
-        f = j["rollout"]["failures"][0]
-        expect(f["device_id"] == "dev1" and "500" in f["reason"], "agent status 500", f)
+        expect(j["outcome"] == "timed_out" and j["rollout"]["pending"] == 1, "timed-out summary", out)
+        f = j["rollout"]["pending_devices"][0]
+        expect(f["device_id"] == "dev1" and "500 Failed, retrying" in f["reason"], "agent status 500", f)
         expect([mm["name"] for mm in f["modules"]] == ["score"], "module named", f)
         lines = error_lines(err)
-        expect(len(lines) == 1 and lines[0].startswith("edgeship: error: deploying to dev1 failed on 1 of 1 device: dev1: "
-                                                       "edge agent reports 500 Failed: "), "one error line", err)
+        expect(len(lines) == 1 and "timed out" in lines[0] and "dev1: edge agent reports 500 Failed, retrying: "
+               "Error calling Create module: failed to pull" in lines[0] and "score: " in lines[0], "one error line", err)
+
+
+@case
+def deploy_slow_pull_succeeds():
+    # 500 "The operation was canceled" while the pull runs, then 200: success (issue 14 rule 1).
+    with Double({"devices": [{"id": "dev1", "behavior": "slow_pull"}], "pull_seconds": 1.0}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "15s"] + FAST)
+        expect(rc == 0, "exit %d" % rc, out, err)
+        expect(out.startswith("device dev1: 1/1 succeeded"), "stdout", out)
+
+
+@case
+def deploy_startup_backoff_succeeds():
+    # One backoff at start-up (edgeHub not up yet) is not a failure (issue 14 rule 2).
+    with Double({"devices": [{"id": "dev1", "behavior": "startup_backoff"}], "backoff_seconds": 0.8}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest())
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "15s"] + FAST)
+        expect(rc == 0, "exit %d" % rc, out, err)
+        expect(out.startswith("device dev1: 1/1 succeeded"), "stdout", out)
+
+
+@case
+def deploy_untagged_and_upstream_images_succeed():
+    # The agent reports "x:latest" for "x" and the parent's host for "$upstream" (issue 14 rule 3).
+    for image in ("localhost:5000/score", "$upstream:443/score:0.0.2-amd64"):
+        with Double({"devices": [{"id": "dev1"}]}) as hub:
+            w = Work(hub)
+            m = w.write("m.json", manifest(image=image))
+            rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "15s"] + FAST)
+            expect(rc == 0, "exit %d for %r" % (rc, image), out, err)
 
 
 @case
@@ -171,9 +206,9 @@ def deploy_crash_loop():
         rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "20s"] + FAST)
         expect(rc == 1, "exit %d" % rc, out, err)
         expect(out.startswith("device dev1: 0/1 succeeded, 1 failed, 0 pending (targeted 1, applied 1)\n"
-                              "  dev1: failed: module failing: score: backoff (exit code 139, "), "stdout", out)
+                              "  dev1: failed: module failing: score: failed (exit code 139, 20 restarts)"), "stdout", out)
         lines = error_lines(err)
-        expect(len(lines) == 1 and "dev1: module failing: score: backoff" in lines[0], "error names device and module", err)
+        expect(len(lines) == 1 and "dev1: module failing: score: failed" in lines[0], "error names device and module", err)
 
 
 @case
@@ -660,6 +695,25 @@ def deployment_replace_safely():
 
 
 @case
+def deployment_replace_untagged_slow_pull_and_backoff():
+    # An untagged image, a slow pull (500s then 200) and a start-up backoff all succeed, so the old
+    # deployment is deleted (issue 14 rules 1-3).
+    with Double({"fleet": fleet(2), "pull_seconds": 1.0, "backoff_seconds": 0.8, "configurations": [
+            {"id": "v1", "schemaVersion": "2.0", "content": {"modulesContent": manifest(image="score:1")["modulesContent"]},
+             "targetCondition": "tags.env='prod'", "priority": 10}]}) as hub:
+        w = Work(hub)
+        hub.control("set", {"devices": [{"id": "dev00000", "behavior": "slow_pull"},
+                                        {"id": "dev00001", "behavior": "startup_backoff"}]})
+        m = w.write("m.json", manifest(image="score"))
+        rc, out, err = w.run(["deployment", "create", "v2", "-m", m, "-t", "tags.env='prod'", "--replace", "v1",
+                              "--timeout", "15s", "--json"] + FAST)
+        expect(rc == 0, "exit %d" % rc, out, err)
+        j = json.loads(out)
+        expect(j["old_deleted"] is True and j["outcome"] == "succeeded", "result", out)
+        expect(hub.control("configs") == ["v2"], "only v2 left", hub.control("configs"))
+
+
+@case
 def deployment_replace_keeps_old_on_failure():
     with Double({"fleet": fleet(2), "configurations": [
             {"id": "v1", "schemaVersion": "2.0", "content": {"modulesContent": manifest(image="score:1")["modulesContent"]},
@@ -672,7 +726,7 @@ def deployment_replace_keeps_old_on_failure():
         expect(rc == 1, "exit %d" % rc, out, err)
         lines = error_lines(err)
         expect(len(lines) == 1 and lines[0].startswith("edgeship: error: deployment v2 failed on 1 of 2 devices: dev00001: "
-                                                       "module failing: score: backoff"), "line", err)
+                                                       "module failing: score: failed"), "line", err)
         expect("hint: v1 was kept; to roll back, delete the new one: edgeship deployment delete v2" in err, "hint", err)
         expect(sorted(hub.control("configs")) == ["v1", "v2"], "old kept", hub.control("configs"))
         expect(not [e for e in hub.log() if e["method"] == "DELETE"], "nothing deleted", paths(hub.log()))
@@ -696,7 +750,7 @@ def deployment_status_pages():
             {"id": "v1", "schemaVersion": "2.0", "content": {"modulesContent": manifest()["modulesContent"]},
              "targetCondition": "tags.env='prod'", "priority": 10}]}) as hub:
         w = Work(hub)
-        hub.control("set", {"devices": [{"id": "dev00007", "behavior": "image_pull_failure"}]})
+        hub.control("set", {"devices": [{"id": "dev00007", "behavior": "config_error"}]})
         # Let the simulated agents report (delay 0).
         rc, out, err = w.run(["deployment", "status", "v1", "--page-size", "10", "--json"])
         expect(rc == 1, "exit %d (one device failed)" % rc, out, err)
@@ -718,7 +772,7 @@ def status_fleet_wait_mixed():
     with Double({"devices": [
             {"id": "a", "tags": {"env": "prod"}},
             {"id": "b", "tags": {"env": "prod"}, "behavior": "crash_loop"},
-            {"id": "c", "tags": {"env": "prod"}, "behavior": "image_pull_failure"},
+            {"id": "c", "tags": {"env": "prod"}, "behavior": "config_error"},
             {"id": "d", "tags": {"env": "dev"}}], "configurations": [
             {"id": "v1", "schemaVersion": "2.0", "content": {"modulesContent": manifest()["modulesContent"]},
              "targetCondition": "tags.env='prod'", "priority": 10}]}) as hub:
@@ -731,7 +785,23 @@ def status_fleet_wait_mixed():
         expect(names == {"b": ["score"], "c": ["score"]}, "devices and modules named", out)
         lines = error_lines(err)
         expect(len(lines) == 1 and lines[0].startswith("edgeship: error: deployment v1 failed on 2 of 3 devices: b: module "
-                                                       "failing: score: backoff"), "line", err)
+                                                       "failing: score: failed"), "line", err)
+
+
+@case
+def status_fleet_wait_slow_pull_and_startup_backoff_succeed():
+    # 500 then 200, and one start-up backoff, are in progress, not failures (issue 14 rules 1 and 2).
+    with Double({"devices": [
+            {"id": "a", "tags": {"env": "prod"}, "behavior": "slow_pull"},
+            {"id": "b", "tags": {"env": "prod"}, "behavior": "startup_backoff"}],
+            "pull_seconds": 1.0, "backoff_seconds": 0.8, "configurations": [
+            {"id": "v1", "schemaVersion": "2.0", "content": {"modulesContent": manifest()["modulesContent"]},
+             "targetCondition": "tags.env='prod'", "priority": 10}]}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["status", "--deployment", "v1", "--wait", "--timeout", "15s", "--json"] + FAST)
+        expect(rc == 0, "exit %d" % rc, out, err)
+        j = json.loads(out)
+        expect((j["targeted"], j["succeeded"], j["failed"]) == (2, 2, 0), "counts", out)
 
 
 @case

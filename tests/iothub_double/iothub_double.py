@@ -25,7 +25,12 @@ surface in tests:
   errors       classic or JSON-in-Message bodies, always with iothub-errorcode
 
 Simulated edge agents report on $edgeAgent after a per-device delay, according to a behaviour:
-success, image_pull_failure, crash_loop, config_error, never_connects. Test hooks live under
+success, image_pull_failure (500 for ever), slow_pull (500 "The operation was canceled" for
+pull_seconds, then 200), startup_backoff (one backoff at start-up, then running), crash_loop (backoff
+with restarts every restart_seconds until MaxRestartCount 20, then failed), config_error,
+never_connects. Like the real agent (Azure/iotedge DockerConfig.cs ValidateAndGetImage) the reported
+image is the desired one trimmed, with ":latest" added when untagged and "$upstream" rewritten to
+parent.local. Timings (scenario keys, seconds) are short so e2e cases stay fast. Test hooks live under
 /_double/ (no auth; not an IoT Hub path): log, stats, set, report, reset_stats.
 
 Usage: iothub_double.py --cert C --key K --scenario S.json --port-file F
@@ -87,6 +92,16 @@ class _Answered(Exception):
 
 class Drop(Exception):
     """Close the connection without answering (after the request took effect)."""
+
+
+def agent_image(image):
+    """The image the edge agent reports for a desired one (Azure/iotedge DockerConfig.cs:93-114)."""
+    image = image.strip()
+    if image.startswith("$upstream"):
+        image = "parent.local" + image[len("$upstream"):]
+    if image and ":" not in image.rsplit("/", 1)[-1] and "@" not in image:
+        image += ":latest"
+    return image
 
 
 def now_iso(t):
@@ -186,6 +201,7 @@ class Twin:
 class Device:
     def __init__(self, hub, device_id, edge, tags=None, behavior="success", delay=0.0):
         self.id = device_id
+        self.hub = hub
         self.edge = edge
         self.tags = tags or {}
         self.behavior = behavior
@@ -239,11 +255,24 @@ class Device:
         if self.changed_at is not None and self.agent_seen_version != want and t - self.changed_at >= self.delay:
             self.agent_seen_version = want
             self.agent_reported = self.simulate(agent, want, t)
+        elapsed = t - (self.changed_at or t) - self.delay
         if self.behavior == "crash_loop" and self.agent_reported.get("modules"):
             for m in self.agent_reported["modules"].values():
-                m["restartCount"] = 1 + int((t - (self.changed_at or t)) / 2)
+                if m.get("runtimeStatus") in ("backoff", "failed"):
+                    n = min(20, 1 + int(elapsed / self.hub.timing("restart_seconds", 0.1)))
+                    m["restartCount"] = n
+                    m["runtimeStatus"] = "failed" if n >= 20 else "backoff"
+        if self.behavior == "startup_backoff" and self.agent_reported.get("modules"):
+            if elapsed >= self.hub.timing("backoff_seconds", 1.0):
+                for m in self.agent_reported["modules"].values():
+                    if m.get("runtimeStatus") == "backoff":
+                        m.update({"runtimeStatus": "running", "statusDescription": "running"})
+        if self.behavior == "slow_pull" and self.agent_seen_version is not None and \
+                self.agent_reported.get("lastDesiredStatus", {}).get("code") == 500 and \
+                elapsed >= self.hub.timing("pull_seconds", 1.5):
+            self.agent_reported = self.simulate(self.twins["$edgeAgent"], self.agent_seen_version, t, pulled=True)
 
-    def simulate(self, agent, version, t):
+    def simulate(self, agent, version, t, pulled=False):
         d = agent.desired
         prev = self.agent_reported
         rep = {"schemaVersion": "1.1", "version": {"version": "1.4.20", "build": "1", "commit": "test"},
@@ -256,7 +285,7 @@ class Device:
                     "restartPolicy": spec.get("restartPolicy", "always"), "exitCode": 0, "restartCount": 0,
                     "statusDescription": "running", "lastStartTimeUtc": now_iso(t), "lastExitTimeUtc": now_iso(0),
                     "version": spec.get("version", "1.0"),
-                    "settings": {"image": spec.get("settings", {}).get("image", ""),
+                    "settings": {"image": agent_image(spec.get("settings", {}).get("image", "")),
                                  "imageHash": "sha256:" + hashlib.sha256(
                                      spec.get("settings", {}).get("image", "").encode()).hexdigest()}}
 
@@ -266,7 +295,11 @@ class Device:
             "edgeHub": running(sysmods.get("edgeHub", {})),
         }
         mods = d.get("modules", {})
-        if self.behavior == "image_pull_failure":
+        if self.behavior == "slow_pull" and not pulled:
+            rep["lastDesiredStatus"] = {"code": 500, "description": "Error calling Create module score: "
+                                        "The operation was canceled."}
+            rep["modules"] = copy.deepcopy(prev.get("modules", {}))
+        elif self.behavior == "image_pull_failure":
             rep["lastDesiredStatus"] = {"code": 500, "description": "Error calling Create module: failed to pull "
                                         "image: manifest unknown for " +
                                         ", ".join(m.get("settings", {}).get("image", "") for m in mods.values())}
@@ -279,7 +312,7 @@ class Device:
             rep["modules"] = {}
             for name, spec in mods.items():
                 m = running(spec)
-                if self.behavior == "crash_loop" and spec.get("status", "running") == "running":
+                if self.behavior in ("crash_loop", "startup_backoff") and spec.get("status", "running") == "running":
                     m.update({"runtimeStatus": "backoff", "exitCode": 139, "restartCount": 1,
                               "statusDescription": "module exited with code 139 (segmentation fault)"})
                 rep["modules"][name] = m
@@ -296,6 +329,9 @@ class Device:
 
 
 class Hub:
+    def timing(self, key, default):
+        return float(self.scenario.get(key, default))
+
     def __init__(self, scenario):
         self.lock = threading.RLock()
         self.scenario = scenario

@@ -54,13 +54,13 @@ TEST(Rollout, OlderVersionIsPending) {
 }
 
 TEST(Rollout, FailureCodesFailAndNotYetCodesWait) {
-    for (long code : {400L, 412L, 500L}) {
+    for (long code : {400L, 412L}) {
         auto d = evaluate_twin(twin(good_reported(code)), std::nullopt);
         EXPECT_EQ(d.state, DeviceState::failed) << code;
         EXPECT_NE(d.reason.find(std::to_string(code)), std::string::npos);
         EXPECT_NE(d.reason.find("bad things"), std::string::npos);
     }
-    for (long code : {406L, 417L}) {
+    for (long code : {406L, 417L, 500L}) {
         auto d = evaluate_twin(twin(good_reported(code)), std::nullopt);
         EXPECT_EQ(d.state, DeviceState::pending) << code;
     }
@@ -68,24 +68,66 @@ TEST(Rollout, FailureCodesFailAndNotYetCodesWait) {
     EXPECT_EQ(d.reason, "edge agent reports 400 ConfigFormatError: bad things");
 }
 
-TEST(Rollout, ImagePullFailureNamesTheModule) {
-    auto d = evaluate_twin(twin(good_reported(500, {{"runtimeStatus", "running"}, {"settings", {{"image", "score:1"}}}})),
-                           std::nullopt);
-    EXPECT_EQ(d.state, DeviceState::failed);
+TEST(Rollout, SlowPull500IsPendingAndNamesTheModule) {
+    auto r = good_reported(500, {{"runtimeStatus", "running"}, {"settings", {{"image", "score:1"}}}});
+    r["lastDesiredStatus"]["description"] = "The operation was canceled";
+    auto d = evaluate_twin(twin(r), std::nullopt);
+    EXPECT_EQ(d.state, DeviceState::pending);
     ASSERT_EQ(d.modules.size(), 1u);
     EXPECT_EQ(d.modules[0].name, "score");
     EXPECT_EQ(d.modules[0].problem, "runs image score:1, wants score:2");
+    EXPECT_EQ(d.reason, "edge agent reports 500 Failed, retrying: The operation was canceled "
+                        "(score: runs image score:1, wants score:2)");
 }
 
-TEST(Rollout, CrashLoopFails) {
-    auto d = evaluate_twin(twin(good_reported(200, {{"runtimeStatus", "backoff"},
-                                                     {"exitCode", 139},
-                                                     {"restartCount", 7},
-                                                     {"settings", {{"image", "score:2"}}}})),
-                           std::nullopt);
+TEST(Rollout, BackoffWaitsUntilTheRestartPolicyGivesUp) {
+    auto backoff = [](long restarts) {
+        return good_reported(200, {{"runtimeStatus", "backoff"},
+                                   {"exitCode", 139},
+                                   {"restartCount", restarts},
+                                   {"settings", {{"image", "score:2"}}}});
+    };
+    auto d = evaluate_twin(twin(backoff(1)), std::nullopt);
+    EXPECT_EQ(d.state, DeviceState::pending);
+    EXPECT_EQ(d.reason, "modules not ready: score: backoff (exit code 139, 1 restarts)");
+    EXPECT_FALSE(d.modules[0].failed);
+    d = evaluate_twin(twin(backoff(20)), std::nullopt);
     EXPECT_EQ(d.state, DeviceState::failed);
-    EXPECT_EQ(d.reason, "module failing: score: backoff (exit code 139, 7 restarts)");
+    EXPECT_EQ(d.reason, "module failing: score: backoff (exit code 139, 20 restarts)");
     EXPECT_TRUE(d.modules[0].failed);
+}
+
+TEST(Rollout, FailedAndDeadFailUnhealthyWaits) {
+    for (const char* status : {"failed", "dead"}) {
+        auto d = evaluate_twin(
+            twin(good_reported(200, {{"runtimeStatus", status}, {"settings", {{"image", "score:2"}}}})), std::nullopt);
+        EXPECT_EQ(d.state, DeviceState::failed) << status;
+        EXPECT_EQ(d.reason, std::string("module failing: score: ") + status);
+    }
+    auto d = evaluate_twin(
+        twin(good_reported(200, {{"runtimeStatus", "unhealthy"}, {"settings", {{"image", "score:2"}}}})), std::nullopt);
+    EXPECT_EQ(d.state, DeviceState::pending);
+    EXPECT_EQ(d.reason, "modules not ready: score: unhealthy");
+    // A module crash-looping while the agent reports 500 fails on the module.
+    d = evaluate_twin(twin(good_reported(500, {{"runtimeStatus", "failed"}, {"settings", {{"image", "score:2"}}}})),
+                      std::nullopt);
+    EXPECT_EQ(d.state, DeviceState::failed);
+}
+
+TEST(Rollout, ImagesAreComparedAsTheAgentNormalisesThem) {
+    auto t = twin(good_reported(200, {{"runtimeStatus", "running"}, {"settings", {{"image", "reg.io/score:latest"}}}}));
+    t["properties"]["desired"]["modules"]["score"]["settings"]["image"] = " reg.io/score ";
+    EXPECT_EQ(evaluate_twin(t, std::nullopt).state, DeviceState::succeeded);
+    t["properties"]["desired"]["modules"]["score"]["settings"]["image"] = "$upstream:443/score:latest";
+    t["properties"]["reported"]["modules"]["score"]["settings"]["image"] = "parent.local:443/score:latest";
+    EXPECT_EQ(evaluate_twin(t, std::nullopt).state, DeviceState::succeeded);
+    t["properties"]["desired"]["modules"]["score"]["settings"]["image"] = "$upstream:443/score";
+    EXPECT_EQ(evaluate_twin(t, std::nullopt).state, DeviceState::succeeded);
+    t["properties"]["reported"]["modules"]["score"]["settings"]["image"] = "parent.local:443/score:2";
+    EXPECT_EQ(evaluate_twin(t, std::nullopt).state, DeviceState::pending);
+    t["properties"]["desired"]["modules"]["score"]["settings"]["image"] = "localhost:5000/score";
+    t["properties"]["reported"]["modules"]["score"]["settings"]["image"] = "localhost:5000/score:latest";
+    EXPECT_EQ(evaluate_twin(t, std::nullopt).state, DeviceState::succeeded);
 }
 
 TEST(Rollout, OldImageOrMissingModuleIsPending) {
@@ -125,7 +167,7 @@ TEST(Rollout, DeploymentMustBeApplied) {
 TEST(Rollout, SummaryCountsAndJson) {
     std::vector<DeviceRollout> ds;
     ds.push_back(evaluate_twin(twin(good_reported(), {{"v2", {{"status", "Applied"}}}}), "v2"));
-    auto failed = twin(good_reported(500), {{"v2", {{"status", "Applied"}}}});
+    auto failed = twin(good_reported(400), {{"v2", {{"status", "Applied"}}}});
     failed["deviceId"] = "dev2";
     ds.push_back(evaluate_twin(failed, "v2"));
     auto pending = twin(json::object(), {{"v2", {{"status", "Targeted"}}}});
@@ -142,7 +184,7 @@ TEST(Rollout, SummaryCountsAndJson) {
     EXPECT_FALSE(s.settled());
     EXPECT_EQ(summary_line(s), "1/3 succeeded, 1 failed, 1 pending (targeted 3, applied 2)");
     auto j = summary_to_json(s);
-    EXPECT_EQ(j.dump(), R"({"deployment":"v2","targeted":3,"applied":2,"succeeded":1,"failed":1,"pending":1,"complete":false,"failures":[{"device_id":"dev2","reason":"edge agent reports 500 Failed: bad things","modules":[]}],"pending_devices":[{"device_id":"dev3","reason":"deployment targeted but not applied yet","modules":[]}]})");
+    EXPECT_EQ(j.dump(), R"({"deployment":"v2","targeted":3,"applied":2,"succeeded":1,"failed":1,"pending":1,"complete":false,"failures":[{"device_id":"dev2","reason":"edge agent reports 400 ConfigFormatError: bad things","modules":[]}],"pending_devices":[{"device_id":"dev3","reason":"deployment targeted but not applied yet","modules":[]}]})");
 }
 
 TEST(Rollout, EmptyFleetIsNotSettled) {
