@@ -31,12 +31,7 @@ Result<void> run_check(const CheckOptions& opts, Context& ctx) {
             ctx.io.out << opts.model << ": ok\n";
         }
     }
-    if (!report.valid()) {
-        return fail(opts.model + ": invalid model (" + std::to_string(report.findings.size()) + " finding" +
-                        (report.findings.size() == 1 ? "" : "s") + ")",
-                    ExitCode::validation);
-    }
-    return {};
+    return model::require_valid(opts.model, report.findings);
 }
 
 } // namespace edgeship::cli

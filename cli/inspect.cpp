@@ -80,12 +80,7 @@ Result<void> run_inspect(const InspectOptions& opts, Context& ctx) {
     } else {
         print_text(report, ctx.io.out);
     }
-    if (!report.valid()) {
-        return fail(opts.model + ": invalid model: " + report.findings.front().stage + ": " +
-                        report.findings.front().message,
-                    ExitCode::validation);
-    }
-    return {};
+    return model::require_valid(opts.model, report.findings);
 }
 
 } // namespace edgeship::cli

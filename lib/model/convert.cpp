@@ -109,9 +109,7 @@ Result<Conversion> convert_onnx(const ConvertOptions& options, const std::string
     }
     onnx::ModelProto inferred;
     auto findings = check_model(loaded, StrictShapes::no, &inferred);
-    if (!findings.empty()) {
-        return fail("invalid model: " + findings.front().stage + ": " + findings.front().message, ExitCode::validation);
-    }
+    EDGESHIP_TRY(require_valid("", findings));
     if (auto tf = validate_tree_ensembles(inferred); !tf.empty()) {
         return fail("structural validation failed: " + tf.front().message, ExitCode::validation);
     }

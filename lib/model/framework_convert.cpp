@@ -208,11 +208,7 @@ Result<Conversion> torch_impl(const FrameworkConvertOptions& o, const core::Logg
     if (!loaded) {
         return unexpected(std::move(loaded).error().context(path + ": reading torch's export"));
     }
-    if (auto findings = check_model(*loaded); !findings.empty()) {
-        return fail(path + ": torch's export is not a valid model: " + findings.front().stage + ": " +
-                        findings.front().message,
-                    ExitCode::validation);
-    }
+    EDGESHIP_TRY(require_valid(path + ": torch's export", check_model(*loaded)));
     // Over 2 GiB torch writes the weights as external data beside its export in the scratch directory;
     // read them in before the directory goes away (the output is written inline or, with
     // --external-data, with a new side file: reference/onnx.md §10.6).

@@ -78,6 +78,20 @@ Result<void> save_model(const onnx::ModelProto& model, const fs::path& path) {
     return core::write_file_atomic(path, bytes);
 }
 
+Result<void> require_valid(std::string_view what, const std::vector<Finding>& findings) {
+    if (findings.empty()) {
+        return {};
+    }
+    const auto& f = findings.front();
+    std::string more;
+    if (findings.size() > 1) {
+        more = " (and " + std::to_string(findings.size() - 1) + " more finding" + (findings.size() == 2 ? "" : "s") + ")";
+    }
+    return fail((what.empty() ? std::string() : std::string(what) + ": ") + "invalid model: " + f.stage + ": " +
+                    f.message + more,
+                ExitCode::validation);
+}
+
 std::vector<Finding> check_model(const LoadedModel& model, StrictShapes strict, onnx::ModelProto* inferred) {
     std::vector<Finding> findings;
     // The checker refuses newer IR with a terse message; say which versions this build understands.

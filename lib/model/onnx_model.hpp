@@ -44,6 +44,11 @@ enum class StrictShapes { no, yes };
 std::vector<Finding> check_model(const LoadedModel& model, StrictShapes strict = StrictShapes::no,
                                  onnx::ModelProto* inferred = nullptr);
 
+/// The one "invalid model" verdict every command gives (exit 3): "<what>: invalid model: <stage>:
+/// <message>", with " (and N more findings)" when there are more; nothing when `findings` is empty.
+/// `what` names the file ("model.onnx", "net.pt: torch's export"); empty: no prefix.
+Result<void> require_valid(std::string_view what, const std::vector<Finding>& findings);
+
 /// A tensor stored outside the .onnx file.
 struct ExternalDataRef {
     std::string tensor;

@@ -90,13 +90,7 @@ Result<ConvertOutcome> convert_file(const ConvertSettings& s, const core::Logger
 
 Result<void> check_file(const fs::path& onnx) {
     EDGESHIP_TRY_ASSIGN(auto report, model::inspect_model(onnx));
-    if (report.valid()) {
-        return {};
-    }
-    const auto& f = report.findings.front();
-    return fail(onnx.string() + ": invalid model (" + std::to_string(report.findings.size()) + " finding" +
-                    (report.findings.size() == 1 ? "" : "s") + "; first: " + f.stage + ": " + f.message + ")",
-                ExitCode::validation);
+    return model::require_valid(onnx.string(), report.findings);
 }
 
 Result<std::vector<std::string>> scaffold(const std::string& template_dir, const ScaffoldRequest& req) {

@@ -240,11 +240,8 @@ Result<std::vector<PlannedFile>> module_files(const ModuleSpec& spec, const Runt
         if (!r) {
             return unexpected(std::move(r).error().context("reading --model"));
         }
-        if (!r->valid()) {
-            return unexpected(Error(spec.model->string() + ": invalid model: " + r->findings.front().stage + ": " +
-                            r->findings.front().message,
-                        ExitCode::validation)
-                .hint("run 'edgeship check " + spec.model->string() + "'"));
+        if (auto valid = model::require_valid(spec.model->string(), r->findings); !valid) {
+            return unexpected(std::move(valid).error().hint("run 'edgeship check " + spec.model->string() + "'"));
         }
         report = std::move(*r);
     }

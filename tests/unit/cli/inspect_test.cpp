@@ -115,9 +115,12 @@ TEST(Check, ValidAndInvalid) {
     auto j = nlohmann::json::parse(bad.out);
     EXPECT_EQ(j["valid"], false);
     EXPECT_EQ(j["findings"][0]["stage"], "checker");
-    EXPECT_EQ(bad.err, "edgeship: error: " + (dir / "bad.onnx").string() + ": invalid model (" +
-                           std::to_string(j["findings"].size()) + " finding" +
-                           (j["findings"].size() == 1 ? "" : "s") + ")\n");
+    const std::size_t n = j["findings"].size();
+    EXPECT_EQ(bad.err, "edgeship: error: " + (dir / "bad.onnx").string() + ": invalid model: checker: " +
+                           j["findings"][0]["message"].get<std::string>() +
+                           (n == 1 ? std::string() : " (and " + std::to_string(n - 1) + " more finding" +
+                                                         (n == 2 ? "" : "s") + ")") +
+                           "\n");
 }
 
 } // namespace
