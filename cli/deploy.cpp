@@ -9,6 +9,7 @@
 #include "iothub/deployments.hpp"
 #include "iothub/ids.hpp"
 #include "manifest/validate.hpp"
+#include "solution/generate.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -325,9 +326,10 @@ Result<void> run_deploy(const DeployOptions& opts, Context& ctx) {
     EDGESHIP_TRY_ASSIGN(std::string device, iothub::check_device_id(opts.device));
     std::string path = opts.manifest;
     if (path.empty()) {
-        std::string dir = setting(ctx, "config_output_dir");
-        std::string platform = setting(ctx, "default_platform");
-        path = (dir.empty() ? "config" : dir) + "/deployment." + (platform.empty() ? "amd64" : platform) + ".json";
+        // Where `gen` wrote it: the solution in this directory, its .env (CONFIG_OUTPUT_DIR,
+        // DEFAULT_PLATFORM, the template's name) under the environment — one rule for gen, deploy and ship.
+        EDGESHIP_TRY_ASSIGN(auto where, solution::default_manifest_path(".", ctx.env));
+        path = where.lexically_normal().string();
     }
     EDGESHIP_TRY_ASSIGN(auto manifest, iothub::load_manifest(path));
     if (iothub::is_layered(manifest)) {

@@ -147,6 +147,22 @@ def deploy_success_text():
 
 
 @case
+def deploy_default_manifest_follows_the_solution_env():
+    # Without --manifest, deploy reads where gen wrote: CONFIG_OUTPUT_DIR and DEFAULT_PLATFORM from the
+    # solution's .env (issue 16: they were silently ignored), the environment over the file.
+    with Double({"devices": [{"id": "dev1"}]}) as hub:
+        w = Work(hub)
+        w.write(".env", "CONFIG_OUTPUT_DIR=out\nDEFAULT_PLATFORM=arm64v8\n")
+        os.makedirs(os.path.join(w.dir, "out"))
+        w.write("out/deployment.arm64v8.json", manifest())
+        rc, out, err = w.run(["deploy", "-d", "dev1"])
+        expect(rc == 0, "exit %d" % rc, out, err)
+        expect(err.splitlines()[0] == "applied out/deployment.arm64v8.json to dev1", "info line", err)
+        rc, out, err = w.run(["deploy", "-d", "dev1"], env={"DEFAULT_PLATFORM": "amd64"})
+        expect(rc == 1 and "out/deployment.amd64.json" in err, "exit %d" % rc, out, err)
+
+
+@case
 def deploy_image_pull_failure():
     # A 500 that persists is retried by the agent (issue 14 rule 1): pending until --timeout, then exit 1
     # naming the device, the module and the agent's last message.
@@ -165,26 +181,26 @@ def deploy_image_pull_failure():
                "Error calling Create module: failed to pull" in lines[0] and "score: " in lines[0], "one error line", err)
 
 
-@case
-def deploy_slow_pull_succeeds():
-    # 500 "The operation was canceled" while the pull runs, then 200: success (issue 14 rule 1).
-    with Double({"devices": [{"id": "dev1", "behavior": "slow_pull"}], "pull_seconds": 1.0}) as hub:
+def deploy_wait_succeeds(scenario):
+    """deploy --wait against one simulated agent that gets there in the end: exit 0, device succeeded."""
+    with Double(scenario) as hub:
         w = Work(hub)
         m = w.write("m.json", manifest())
         rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "15s"] + FAST)
         expect(rc == 0, "exit %d" % rc, out, err)
         expect(out.startswith("device dev1: 1/1 succeeded"), "stdout", out)
+
+
+@case
+def deploy_slow_pull_succeeds():
+    # 500 "The operation was canceled" while the pull runs, then 200: success (issue 14 rule 1).
+    deploy_wait_succeeds({"devices": [{"id": "dev1", "behavior": "slow_pull"}], "pull_seconds": 1.0})
 
 
 @case
 def deploy_startup_backoff_succeeds():
     # One backoff at start-up (edgeHub not up yet) is not a failure (issue 14 rule 2).
-    with Double({"devices": [{"id": "dev1", "behavior": "startup_backoff"}], "backoff_seconds": 0.8}) as hub:
-        w = Work(hub)
-        m = w.write("m.json", manifest())
-        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "15s"] + FAST)
-        expect(rc == 0, "exit %d" % rc, out, err)
-        expect(out.startswith("device dev1: 1/1 succeeded"), "stdout", out)
+    deploy_wait_succeeds({"devices": [{"id": "dev1", "behavior": "startup_backoff"}], "backoff_seconds": 0.8})
 
 
 @case
