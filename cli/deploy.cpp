@@ -304,7 +304,8 @@ void register_deploy(CLI::App& parent, Context& ctx, Runner<DeployOptions> run) 
     auto* sub = parent.add_subcommand("deploy", "Apply a deployment manifest to one IoT Edge device and optionally "
                                                 "wait until its modules run");
     sub->add_option("--device,-d", opts->device, "The edge device id")->required();
-    sub->add_option("--manifest,-m", opts->manifest, "Deployment manifest (default config/deployment.amd64.json)");
+    sub->add_option("--manifest,-m", opts->manifest,
+                    "Deployment manifest (default: where gen writes it, config/deployment.<DEFAULT_PLATFORM or amd64>.json)");
     sub->add_flag("--no-validate", opts->no_validate, "Skip the offline manifest validation");
     sub->add_flag("--dry-run", opts->dry_run,
                   "Print the exact request (method, URL, headers, body) without sending it; the SAS signature "
