@@ -3,6 +3,7 @@
 probability. Weights are fixed by a seed so the file is reproducible. Run with Debian's python3-onnx:
     /usr/bin/python3 make_onnx_example.py
 """
+import json
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -29,6 +30,8 @@ graph = helper.make_graph(
 model = helper.make_model(graph, producer_name="edgeship-example", producer_version="1",
                           opset_imports=[helper.make_opsetid("", 13)])
 model.ir_version = 7
-helper.set_model_props(model, {"features": "vibration_rms,vibration_peak,bearing_temp_c,motor_temp_c,current_a,rpm"})
+# The one key edgeship reads feature names from (lib/model/feature_names.hpp): a JSON array.
+helper.set_model_props(model, {"edgeship.feature_names": json.dumps(
+    ["vibration_rms", "vibration_peak", "bearing_temp_c", "motor_temp_c", "current_a", "rpm"])})
 onnx.checker.check_model(model, full_check=True)
 onnx.save(model, "model.onnx")

@@ -303,7 +303,7 @@ Result<Conversion> convert_model(const ConvertOptions& options, const core::Logg
         {metadata_keys::source_version, read.info.version},
         {metadata_keys::source_sha256, source_sha},
         {metadata_keys::objective, read.info.objective},
-        {metadata_keys::feature_names, nlohmann::json(read.info.feature_names).dump()},
+        {metadata_keys::feature_names, encode_feature_names(read.info.feature_names)},
         {metadata_keys::iteration_limit, read.info.iteration_limit},
         {metadata_keys::output_kind, options.output == OutputKind::margin ? "margin" : "prediction"},
     };

@@ -6,6 +6,7 @@
 #include "core/log.hpp"
 #include "core/result.hpp"
 #include "model/external_data.hpp"
+#include "model/feature_names.hpp"
 #include "model/tree_emitter.hpp"
 #include "model/tree_reader.hpp"
 
@@ -106,7 +107,7 @@ inline constexpr const char* source_format = "edgeship.source_format";
 inline constexpr const char* source_version = "edgeship.source_version";
 inline constexpr const char* source_sha256 = "edgeship.source_sha256";
 inline constexpr const char* objective = "edgeship.objective";
-inline constexpr const char* feature_names = "edgeship.feature_names";
+inline constexpr const char* feature_names = feature_names_key; // model/feature_names.hpp reads and writes it
 inline constexpr const char* iteration_limit = "edgeship.iteration_limit";
 inline constexpr const char* output_kind = "edgeship.output";
 } // namespace metadata_keys

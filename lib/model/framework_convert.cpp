@@ -124,7 +124,7 @@ Result<Conversion> sklearn_impl(const FrameworkConvertOptions& o, const core::Lo
     m.set_doc_string("Converted by edgeship from " + format + " (" + s.estimator + ")");
     set_metadata(m, metadata_keys::objective, s.estimator);
     if (!s.feature_names.empty()) {
-        set_metadata(m, metadata_keys::feature_names, nlohmann::json(s.feature_names).dump());
+        set_metadata(m, metadata_keys::feature_names, encode_feature_names(s.feature_names));
     }
     ConvertReport r;
     r.input = path;

@@ -1,6 +1,7 @@
 #include "solution/scaffold.hpp"
 
 #include "core/fs.hpp"
+#include "model/feature_names.hpp"
 #include "model/inspect.hpp"
 #include "solution/json_text.hpp"
 #include "solution/layout.hpp"
@@ -64,18 +65,6 @@ ordered_json tensors_json(const std::vector<model::TensorSignature>& sigs) {
     return arr;
 }
 
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    std::string cur;
-    std::istringstream in(s);
-    while (std::getline(in, cur, sep)) {
-        auto b = cur.find_first_not_of(" \t");
-        auto e = cur.find_last_not_of(" \t");
-        out.push_back(b == std::string::npos ? "" : cur.substr(b, e - b + 1));
-    }
-    return out;
-}
-
 // The model's signature as the generated code reads it (app/signature.json): drives input mapping,
 // validation, /metadata and the module's README.
 ordered_json signature_json(const std::optional<model::ModelReport>& report) {
@@ -95,12 +84,20 @@ ordered_json signature_json(const std::optional<model::ModelReport>& report) {
     }
     j["inputs"] = tensors_json(report->inputs);
     j["outputs"] = tensors_json(report->outputs);
-    // named row columns: metadata "features" = comma list matching the single input's last dim
-    if (auto it = report->metadata.find("features"); it != report->metadata.end() && report->inputs.size() == 1) {
-        auto names = split(it->second, ',');
+    // Named row columns: the converter's feature names (model/feature_names.hpp), when they match the
+    // single input's width.
+    if (report->inputs.size() == 1) {
         const auto& in = report->inputs.front();
-        if (in.has_shape && in.dims.size() == 2 && in.dims[1] == std::to_string(names.size())) {
-            j["features"] = names;
+        std::optional<std::int64_t> width;
+        if (in.has_shape && in.dims.size() == 2) {
+            char* end = nullptr;
+            const long long w = std::strtoll(in.dims[1].c_str(), &end, 10);
+            if (end != in.dims[1].c_str() && *end == '\0') {
+                width = w;
+            }
+        }
+        if (auto names = model::read_feature_names(report->metadata, width)) {
+            j["features"] = *names;
         }
     }
     return j;
