@@ -208,14 +208,15 @@ Result<iothub::HubClient> open_hub(const HubFlags& flags, Context& ctx) {
     co.tls.ca_file = !flags.ca_file.empty() ? flags.ca_file : setting(ctx, "iothub_ca_file");
     co.user_agent = http::default_user_agent(build_info::k_version);
     co.logger = ctx.console.logger();
-    // reference §11.1: retry 429/503 and network errors with backoff from ~10 s; no Retry-After is sent.
+    // reference §11.1: retry network errors and the transient statuses (408, 429, 500, 503: the C# SDK's rule,
+    // iothub::k_transient_statuses) with backoff from ~10 s; Retry-After is honoured when the hub sends one.
     std::string delay = setting(ctx, "iothub_retry_delay");
     EDGESHIP_TRY_ASSIGN(co.retry.initial_delay, parse_duration(delay.empty() ? "10s" : delay, "EDGESHIP_IOTHUB_RETRY_DELAY"));
     co.retry.max_attempts = 4;
     co.retry.multiplier = 2.0;
     co.retry.max_delay = std::chrono::seconds(60);
     co.retry.max_total = std::chrono::seconds(150);
-    co.retry.retry_statuses = {429, 503};
+    co.retry.retry_statuses = iothub::k_transient_statuses;
     return iothub::HubClient::create(std::move(ho), std::move(co));
 }
 
@@ -256,6 +257,9 @@ void print_summary(const iothub::FleetSummary& s, const std::string& what, Conte
     out << what << ": " << iothub::summary_line(s) << '\n';
     print_device_lines(s.failures, "failed", out);
     print_device_lines(s.pending_devices, "pending", out);
+    for (const auto& note : s.notes) {
+        out << "  note: " << note << '\n';
+    }
 }
 
 Result<void> validate_for_deploy(const nlohmann::json& manifest, const std::string& path, bool json, Context& ctx) {

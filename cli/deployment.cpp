@@ -122,10 +122,13 @@ void register_deployment(CLI::App& parent, Context& ctx, DeploymentRunners runne
         sub->add_option("--metric", o->metrics, "Replace the custom metrics with these NAME=QUERY pairs (repeatable)");
         sub->add_option("--etag", o->etag, "Only update if the deployment still has this etag");
         sub->add_flag("--force", o->force, "Update whatever the current etag (If-Match: *)");
-        sub->add_flag("--json", o->json, "Print the updated configuration as JSON");
+        sub->add_flag("--json", o->json,
+                      "Print the updated configuration as JSON (with --wait: {deployment, rollout, outcome})");
+        add_wait_flags(sub, o->wait, true);
         add_hub_flags(sub, o->hub);
         sub->footer("Examples:\n  edgeship deployment update score-v1 --priority 20\n"
-                    "  edgeship deployment update score-v1 -t \"tags.env='prod' AND tags.site='a'\" --etag MQ==");
+                    "  edgeship deployment update score-v1 -t \"tags.env='prod' AND tags.site='a'\" --etag MQ==\n"
+                    "  edgeship deployment update score-v1 -t \"tags.env='prod'\" --wait --timeout 15m");
         bind_action(sub, ctx, o, runners.update);
     }
     {
@@ -283,10 +286,13 @@ Result<void> run_deployment_create(const DeploymentCreateOptions& opts, Context&
 Result<void> run_deployment_list(const DeploymentListOptions& opts, Context& ctx) {
     EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
     EDGESHIP_TRY_ASSIGN(auto all, hub.list_configurations());
-    // reference §7.3: `top` is applied client-side to the edge deployments (content.modulesContent).
+    // reference §7.3: `top` is applied client-side to the edge deployments. The hub lists ADM device
+    // configurations too, with "modulesContent": null; like az, only a non-null modulesContent is an edge
+    // deployment (docs/deployment.md).
     json edge = json::array();
     for (auto& c : all) {
-        if (c.contains("content") && c["content"].is_object() && c["content"].contains("modulesContent")) {
+        if (c.contains("content") && c["content"].is_object() && c["content"].contains("modulesContent") &&
+            c["content"]["modulesContent"].is_object()) {
             if (opts.top > 0 && static_cast<int>(edge.size()) >= opts.top) {
                 break;
             }
@@ -396,10 +402,29 @@ Result<void> run_deployment_update(const DeploymentUpdateOptions& opts, Context&
     if (!updated) {
         return unexpected(std::move(updated).error().context("updating deployment " + id));
     }
-    if (opts.json) {
+    // A new target condition or priority reaches devices as the hub re-evaluates it: --wait follows the rollout
+    // as create --wait does.
+    iothub::WaitResult waited;
+    if (opts.wait.wait) {
+        EDGESHIP_TRY_ASSIGN(waited, wait_with_progress([&] { return iothub::poll_deployment(hub, id, opts.wait.page_size); },
+                                                       opts.wait, opts.json, "deployment " + id, ctx));
+    }
+    if (opts.json && opts.wait.wait) {
+        nlohmann::ordered_json result;
+        result["deployment"] = *updated;
+        result["rollout"] = iothub::summary_to_json(waited.summary);
+        result["outcome"] = outcome_name(waited.outcome);
+        ctx.io.out << result.dump(2) << '\n';
+    } else if (opts.json) {
         ctx.io.out << updated->dump(2) << '\n';
     } else {
         ctx.io.out << "updated deployment " << id << " (etag " << str(*updated, "etag") << ")\n";
+        if (opts.wait.wait) {
+            print_summary(waited.summary, "deployment " + id, ctx);
+        }
+    }
+    if (opts.wait.wait && waited.outcome != iothub::WaitOutcome::succeeded) {
+        return unexpected(iothub::rollout_error(waited, "deployment " + id));
     }
     return {};
 }
@@ -411,12 +436,14 @@ Result<void> run_deployment_delete(const DeploymentDeleteOptions& opts, Context&
     }
     EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
     std::string if_match = opts.force ? "*" : opts.etag;
+    auto seen = iothub::SeenBefore::no;
     if (if_match.empty()) {
         // Delete exactly what was looked at: read the current etag first.
         EDGESHIP_TRY_ASSIGN(auto c, hub.get_configuration(id));
         if_match = str(c, "etag");
+        seen = iothub::SeenBefore::yes;
     }
-    if (auto r = iothub::delete_deployment(hub, id, if_match); !r) {
+    if (auto r = iothub::delete_deployment(hub, id, if_match, seen); !r) {
         return unexpected(std::move(r).error().context("deleting deployment " + id));
     }
     if (opts.json) {

@@ -116,6 +116,7 @@ struct DeploymentUpdateOptions {
     std::string etag;
     bool force = false;
     bool json = false;
+    WaitFlags wait;
     HubFlags hub;
 };
 struct DeploymentDeleteOptions {

@@ -26,6 +26,13 @@ inline constexpr const char* k_default_api_version = "2021-04-12";
 /// Default query page size sent as x-ms-max-item-count (the hub may use another).
 inline constexpr int k_default_page_size = 100;
 
+/// The HTTP statuses retried as transient. The C# service SDK's rule (Azure/azure-iot-sdk-csharp, branch
+/// previews/v2, iothub/service/src/Exceptions/IotHubServiceException.cs:120-140, DetermineIfTransient):
+/// ServerError (500001), RequestTimeout (408000), ServiceUnavailable (503001) and the throttling codes,
+/// ThrottlingBacklogTimeout (429003) among them, all of which the hub answers with 429. Network errors are
+/// retried as well (lib/http). Sources in docs/design/iothub-edge-agent.md.
+inline const std::vector<long> k_transient_statuses = {408, 429, 500, 503};
+
 /// Which throttle a request counts against (reference §11.1).
 enum class Operation { configuration, apply, registry, query, twin_read };
 

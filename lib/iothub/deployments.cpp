@@ -138,6 +138,15 @@ Result<json> update_deployment(HubClient& hub, const json& configuration, const 
     if (response.status == 200 || response.status == 201) {
         return parse_json_body(req, response);
     }
+    if (response.status == 412 && response.attempts > 1) {
+        // An earlier attempt may have landed (changing the etag) before its answer was lost: is the hub's copy
+        // what we sent?
+        hub.logger().debug("update of " + id + " met 412 after a retry; checking whether it is ours");
+        EDGESHIP_TRY_ASSIGN(auto existing, hub.get_configuration(id));
+        if (same_deployment(configuration, existing)) {
+            return existing;
+        }
+    }
     Error e = hub_error(req, response);
     if (response.status == 412) {
         e.hint("deployment " + id + " changed since it was read (etag mismatch); show it again, or use --force");
@@ -145,10 +154,16 @@ Result<json> update_deployment(HubClient& hub, const json& configuration, const 
     return unexpected(std::move(e));
 }
 
-Result<void> delete_deployment(HubClient& hub, const std::string& id, const std::string& if_match) {
+Result<void> delete_deployment(HubClient& hub, const std::string& id, const std::string& if_match, SeenBefore seen) {
     auto req = hub.make_request("DELETE", {"configurations", id}, std::nullopt, {{"If-Match", quote_etag(if_match)}});
     EDGESHIP_TRY_ASSIGN(auto response, hub.send(req, Operation::configuration));
     if (response.status == 204 || response.status == 200) {
+        return {};
+    }
+    if (response.status == 404 && (response.attempts > 1 || seen == SeenBefore::yes)) {
+        // An earlier attempt (ours, or libcurl's silent resend on a dead keep-alive connection) deleted it and its
+        // answer was lost: the deployment is gone, which is what was asked.
+        hub.logger().debug("delete of " + id + " met 404 after it was seen or retried: it is gone already");
         return {};
     }
     Error e = hub_error(req, response);
@@ -226,8 +241,18 @@ Result<WaitResult> wait_for_rollout(const std::function<Result<FleetSummary>()>&
         if (o.cancel != nullptr && o.cancel->cancelled()) {
             return unexpected(core::cancelled_error());
         }
+        std::optional<std::size_t> previous_targeted;
+        if (r.polls > 0) {
+            previous_targeted = r.summary.targeted;
+        }
         EDGESHIP_TRY_ASSIGN(r.summary, poll());
         ++r.polls;
+        // The hub evaluates target conditions asynchronously (a new or updated deployment reaches its devices
+        // over several minutes, docs/design/iothub-edge-agent.md): a fleet is only done when two consecutive
+        // polls saw the same targeted count. A single device (no deployment) has nothing to evaluate.
+        if (!r.summary.deployment_id.empty()) {
+            r.summary.targeting_settled = previous_targeted.has_value() && *previous_targeted == r.summary.targeted;
+        }
         r.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now() - start);
         if (o.progress) {
             o.progress(r.summary, r.elapsed);
@@ -287,6 +312,13 @@ Error rollout_error(const WaitResult& r, std::string_view what) {
                      describe_devices(s.failures));
     }
     std::string msg = std::string(what) + ": timed out after " + duration_text(r.elapsed) + ": ";
+    if (s.targeted > 0 && s.pending == 0 && !s.targeting_settled) {
+        msg += summary_line(s) + "; the targeted count was still changing (the hub is evaluating the target condition)";
+        if (!s.failures.empty()) {
+            msg += "; failed: " + describe_devices(s.failures);
+        }
+        return Error(msg);
+    }
     if (s.targeted == 0) {
         msg += "no device is targeted yet";
         return Error(msg).hint("check the target condition; the hub can take a few minutes to evaluate it");
@@ -323,7 +355,7 @@ Result<ReplaceResult> replace_deployment(HubClient& hub, const DeploymentSpec& s
     }
     std::string etag = old_config.value("etag", "*");
     log("deleting deployment " + old_id);
-    if (auto r = delete_deployment(hub, old_id, etag); !r) {
+    if (auto r = delete_deployment(hub, old_id, etag, SeenBefore::yes); !r) {
         return unexpected(std::move(r).error().context(spec.id + " is rolled out, but deleting " + old_id + " failed"));
     }
     out.old_deleted = true;

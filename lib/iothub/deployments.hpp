@@ -60,8 +60,15 @@ Result<CreateOutcome> create_deployment(HubClient& hub, const DeploymentSpec& sp
 Result<nlohmann::json> update_deployment(HubClient& hub, const nlohmann::json& configuration,
                                          const std::string& if_match);
 
-/// DELETE /configurations/{id} with `If-Match`; 204 expected.
-Result<void> delete_deployment(HubClient& hub, const std::string& id, const std::string& if_match);
+/// Whether the caller saw the deployment on the hub just before deleting it (it read its etag).
+enum class SeenBefore { no, yes };
+
+/// DELETE /configurations/{id} with `If-Match`; 204 expected. A 404 is success when the request was retried
+/// (an earlier attempt deleted it and its answer was lost) or when `seen` is yes: libcurl itself resends a
+/// request whose reused keep-alive connection died before any answer, so a lost answer can also come back as
+/// a first-attempt 404. Either way the deployment is gone, which is what was asked.
+Result<void> delete_deployment(HubClient& hub, const std::string& id, const std::string& if_match,
+                               SeenBefore seen = SeenBefore::no);
 
 /// The fleet query: every $edgeAgent module twin that names the deployment in `configurations`.
 std::string fleet_query(const std::string& deployment_id);
@@ -96,8 +103,8 @@ struct WaitResult {
     int polls = 0;
 };
 
-/// Polls until nothing is pending (and something is targeted) or the timeout passes. Bounded: at most
-/// timeout / interval + 1 polls. Errors from `poll` stop the wait; Ctrl-C returns exit 130.
+/// Polls until nothing is pending, something is targeted and (for a deployment) the targeted count is the
+/// same as at the previous poll, or the timeout passes. Bounded: at most timeout / interval + 2 polls. Errors from `poll` stop the wait; Ctrl-C returns exit 130.
 Result<WaitResult> wait_for_rollout(const std::function<Result<FleetSummary>()>& poll, const WaitOptions& options);
 
 /// The one-line error for a wait that did not succeed, naming devices and modules (at most 5 devices).

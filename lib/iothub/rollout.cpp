@@ -142,6 +142,28 @@ std::string module_names(const std::vector<ModuleStatus>& modules, bool failed_o
 
 } // namespace
 
+bool agent_older_than_1_2(std::string_view version) {
+    int parts[2] = {0, 0};
+    std::size_t i = 0;
+    for (int& part : parts) {
+        std::size_t start = i;
+        while (i < version.size() && version[i] >= '0' && version[i] <= '9' && i - start < 6) {
+            part = part * 10 + (version[i] - '0');
+            ++i;
+        }
+        if (i == start) {
+            return false; // not a version we can read: do not assume an old agent
+        }
+        if (&part == &parts[0]) {
+            if (i >= version.size() || version[i] != '.') {
+                return false;
+            }
+            ++i;
+        }
+    }
+    return parts[0] < 1 || (parts[0] == 1 && parts[1] < 2);
+}
+
 std::string_view desired_status_name(long code) {
     switch (code) {
     case 200: return "OK";
@@ -187,6 +209,7 @@ DeviceRollout evaluate_twin(const json& twin, std::optional<std::string_view> de
     d.reported_version = num(reported != nullptr ? at(*reported, {"lastDesiredVersion"}) : nullptr, -1);
     d.last_desired_status = num(reported != nullptr ? at(*reported, {"lastDesiredStatus", "code"}) : nullptr, 0);
     std::string description = reported != nullptr ? str(at(*reported, {"lastDesiredStatus", "description"})) : "";
+    d.agent_version = reported != nullptr ? str(at(*reported, {"version", "version"})) : "";
 
     // Module checks (used for failures and for naming what is still missing).
     if (desired != nullptr) {
@@ -202,6 +225,21 @@ DeviceRollout evaluate_twin(const json& twin, std::optional<std::string_view> de
         }
     }
 
+    bool old_agent = agent_older_than_1_2(d.agent_version);
+    // Agents before 1.2.0 keep lastDesiredVersion when a new desired version yields an empty reconcile plan (an
+    // identical manifest re-applied): only a non-empty plan updated the agent's current config. Fixed in 1.2.0
+    // (Azure/iotedge#4166, commit 087de0b; edge-agent/src/Microsoft.Azure.Devices.Edge.Agent.Core/Agent.cs:153-161,
+    // docs/design/iothub-edge-agent.md). Such an agent reports 200 for the old version with every module as desired:
+    // accept that, and say so.
+    if (old_agent && d.reported_version >= 0 && d.reported_version < d.desired_version && d.last_desired_status == 200 &&
+        d.modules.empty()) {
+        d.state = DeviceState::succeeded;
+        d.reason.clear();
+        d.note = "edge agent " + d.agent_version + " (before 1.2.0) keeps lastDesiredVersion " +
+                 std::to_string(d.reported_version) + " for an identical manifest (desired " +
+                 std::to_string(d.desired_version) + "); accepted because every module runs as desired";
+        return d;
+    }
     if (d.reported_version < 0 || d.reported_version < d.desired_version) {
         d.state = DeviceState::pending;
         d.reason = d.reported_version < 0
@@ -273,7 +311,12 @@ FleetSummary summarize(std::string deployment_id, const std::vector<DeviceRollou
             ++s.applied;
         }
         switch (d.state) {
-        case DeviceState::succeeded: ++s.succeeded; break;
+        case DeviceState::succeeded:
+            ++s.succeeded;
+            if (!d.note.empty()) {
+                s.notes.push_back(d.device_id + ": " + d.note);
+            }
+            break;
         case DeviceState::failed:
             ++s.failed;
             s.failures.push_back(d);
@@ -305,6 +348,10 @@ nlohmann::ordered_json summary_to_json(const FleetSummary& s) {
     j["pending_devices"] = nlohmann::ordered_json::array();
     for (const auto& d : s.pending_devices) {
         j["pending_devices"].push_back(device_json(d));
+    }
+    j["notes"] = s.notes;
+    if (!s.targeting_settled) {
+        j["targeting_settled"] = false;
     }
     return j;
 }

@@ -33,7 +33,15 @@ struct DeviceRollout {
     std::int64_t desired_version = -1;
     std::int64_t reported_version = -1; ///< lastDesiredVersion, -1 when absent
     long last_desired_status = 0;       ///< lastDesiredStatus.code, 0 when absent
+    std::string agent_version;          ///< reported version.version ("1.4.20"), empty when absent
+    /// Set when the device counts as succeeded by a rule the caller should know about, e.g. an agent older
+    /// than 1.2.0 that kept lastDesiredVersion for an identical manifest.
+    std::string note;
 };
+
+/// True when `version` ("1.1.18", "1.1.18.1234") is an edge agent older than 1.2.0; false when it is
+/// 1.2.0 or later, or cannot be read.
+bool agent_older_than_1_2(std::string_view version);
 
 /// Evaluates one $edgeAgent module twin. With `deployment_id`, the device must also have
 /// configurations[deployment_id].status == "Applied".
@@ -51,9 +59,13 @@ struct FleetSummary {
     std::size_t pending = 0;
     std::vector<DeviceRollout> failures;       ///< every failed device
     std::vector<DeviceRollout> pending_devices; ///< pending devices (targeted ones only)
+    std::vector<std::string> notes;             ///< "dev1: <note>" for succeeded devices with a note
+    /// False while the hub may still be evaluating the target condition: wait_for_rollout sets it when the
+    /// targeted count differs from the previous poll's. A single poll cannot know and leaves it true.
+    bool targeting_settled = true;
 
-    /// Nothing pending and at least one device targeted.
-    bool settled() const { return targeted > 0 && pending == 0; }
+    /// Nothing pending, at least one device targeted, and the targeted count stable.
+    bool settled() const { return targeted > 0 && pending == 0 && targeting_settled; }
     bool all_succeeded() const { return settled() && failed == 0; }
 };
 
@@ -61,7 +73,7 @@ struct FleetSummary {
 FleetSummary summarize(std::string deployment_id, const std::vector<DeviceRollout>& devices);
 
 /// The --json summary: targeted, applied, succeeded, failed, pending, failures (device_id, reason,
-/// modules[{name, problem}]) and pending_devices (the same shape), in a stable field order.
+/// modules[{name, problem}]) and pending_devices (the same shape), notes, in a stable field order.
 nlohmann::ordered_json summary_to_json(const FleetSummary& summary);
 
 /// One line for logs and progress: "3/5 succeeded, 1 failed, 1 pending (targeted 5, applied 5)".

@@ -24,17 +24,49 @@ std::string first_line(std::string_view text, std::size_t limit = 200) {
     return s;
 }
 
-void parse_json_message(const nlohmann::json& j, ServiceError& e) {
+// The text of a message value: a string as it is, an object's own message (recursively), or the JSON text.
+std::string message_text(const nlohmann::json& v, int depth = 0);
+
+void parse_json_message(const nlohmann::json& j, ServiceError& e, int depth = 0) {
     if (j.contains("errorCode")) {
         const auto& c = j["errorCode"];
         e.number = c.is_number() ? std::to_string(c.get<long long>()) : (c.is_string() ? c.get<std::string>() : "");
     }
-    if (j.contains("message") && j["message"].is_string()) {
-        e.message = j["message"].get<std::string>();
+    for (const char* key : {"message", "Message"}) {
+        if (j.contains(key) && !j[key].is_null()) {
+            e.message = message_text(j[key], depth + 1);
+            break;
+        }
     }
-    if (j.contains("trackingId") && j["trackingId"].is_string()) {
-        e.tracking_id = j["trackingId"].get<std::string>();
+    if (e.message.empty() && !j.contains("errorCode")) {
+        e.message = j.dump(); // an object we do not know: keep its text rather than lose it
     }
+    for (const char* key : {"trackingId", "TrackingId"}) {
+        if (j.contains(key) && j[key].is_string()) {
+            e.tracking_id = j[key].get<std::string>();
+        }
+    }
+}
+
+std::string message_text(const nlohmann::json& v, int depth) {
+    if (v.is_string()) {
+        const auto& s = v.get_ref<const std::string&>();
+        if (depth < 4 && !s.empty() && s.front() == '{') {
+            auto inner = nlohmann::json::parse(s, nullptr, false);
+            if (inner.is_object()) {
+                ServiceError nested;
+                parse_json_message(inner, nested, depth);
+                return nested.message.empty() ? s : nested.message;
+            }
+        }
+        return s;
+    }
+    if (v.is_object() && depth < 4) {
+        ServiceError nested;
+        parse_json_message(v, nested, depth);
+        return nested.message;
+    }
+    return v.dump();
 }
 
 } // namespace
@@ -48,7 +80,10 @@ std::string error_name_for_code(std::string_view number) {
         {"409301", "ModuleAlreadyExistsOnDevice"}, {"412001", "PreconditionFailed"},
         {"413003", "TooManyModulesOnDevice"},      {"429001", "ThrottlingException"},
         {"429002", "ThrottleBacklogLimitExceeded"}, {"500001", "ServerError"},
-        {"503001", "ServiceUnavailable"},
+        {"503001", "ServiceUnavailable"},           {"404301", "ConfigurationNotFound"},
+        {"404103", "DeviceNotOnline"},              {"408000", "RequestTimeout"},
+        {"429003", "ThrottlingBacklogTimeout"},     {"429000", "GenericTooManyRequests"},
+        {"403004", "DeviceMaximumQueueDepthExceeded"}, {"504101", "GatewayTimeout"},
     };
     for (const auto& [code, name] : table) {
         if (code == number) {
@@ -63,22 +98,30 @@ ServiceError parse_service_error(const http::Response& response) {
     auto body = nlohmann::json::parse(response.body, nullptr, false);
     if (body.is_object()) {
         std::string message;
-        if (body.contains("Message") && body["Message"].is_string()) {
-            message = body["Message"].get<std::string>();
-        } else if (body.contains("message") && body["message"].is_string()) {
-            message = body["message"].get<std::string>();
+        const nlohmann::json* message_object = nullptr;
+        for (const char* key : {"Message", "message"}) {
+            if (body.contains(key) && body[key].is_string()) {
+                message = body[key].get<std::string>();
+                break;
+            }
+            if (body.contains(key) && body[key].is_object()) {
+                message_object = &body[key]; // {"Message": {"errorCode": …, "message": …}}: keep its text
+                break;
+            }
         }
         if (body.contains("errorCode")) {
             parse_json_message(body, e); // top-level JSON form
         }
-        if (message.starts_with("ErrorCode:")) {
+        if (message_object != nullptr) {
+            parse_json_message(*message_object, e);
+        } else if (message.starts_with("ErrorCode:")) {
             auto semi = message.find(';');
             e.name = message.substr(10, semi == std::string::npos ? std::string::npos : semi - 10);
             e.message = semi == std::string::npos ? "" : message.substr(semi + 1);
         } else if (!message.empty() && message.front() == '{') {
             auto inner = nlohmann::json::parse(message, nullptr, false);
             if (inner.is_object()) {
-                parse_json_message(inner, e);
+                parse_json_message(inner, e); // its own message may again be JSON text: message_text unwraps it
             } else {
                 e.message = message;
             }

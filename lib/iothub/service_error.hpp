@@ -21,7 +21,8 @@ struct ServiceError {
 /// `iothub-errorcode` header; falls back to the raw body text (first line, at most 200 characters).
 ServiceError parse_service_error(const http::Response& response);
 
-/// The error name for a 6-digit code ("404001" → "DeviceNotFound"), or "" when unknown (§10 table).
+/// The error name for a 6-digit code ("404001" → "DeviceNotFound"), or "" when unknown: the numbers of
+/// IotHubServiceErrorCode (Azure/azure-iot-sdk-csharp previews/v2, iothub/service/src/Exceptions/IotHubServiceErrorCode.cs).
 std::string error_name_for_code(std::string_view number);
 
 /// One-line error for a failed hub call: "GET https://h/twins/d/modules/%24edgeAgent: 404 Not Found:

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 import tempfile
@@ -80,8 +81,10 @@ class Work:
         return path
 
     def run(self, args, env=None, hub_env=True, timeout=120):
+        # 10 S1 units: the client-side budget (20 queries per minute per unit) would otherwise be spent by a
+        # 100 ms --interval in 2 s and the wait would sit out the rest of the minute.
         e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_COLOR": "1", "HOME": self.dir,
-             "EDGESHIP_IOTHUB_RETRY_DELAY": "50ms"}
+             "EDGESHIP_IOTHUB_RETRY_DELAY": "50ms", "EDGESHIP_IOTHUB_UNITS": "10"}
         if hub_env and self.hub is not None:
             e.update(self.hub.env())
         if env:
@@ -508,7 +511,7 @@ def throttled_forever_gives_up():
         rc, out, err = w.run(["deployment", "list"])
         expect(rc == 1, "exit %d" % rc, out, err)
         expect(error_lines(err) == ["edgeship: error: GET %s/configurations: 429 Too Many Requests: ThrottlingException: The "
-                                    "request has been throttled. Wait 10 seconds and try again. Operation type: "
+                                    "request has been throttled. Wait 1 seconds and try again. Operation type: "
                                     "ConfigurationWrite (gave up after 4 attempts)" % hub.url], "line", err)
         expect("hint: the hub is throttling requests" in err, "hint", err)
         expect(len(hub.log()) == 4, "bounded retries", paths(hub.log()))
@@ -526,11 +529,36 @@ def storm_503():
 
 
 @case
-def server_error_not_retried():
+def server_error_and_timeout_retried():
+    # 500 ServerError and 408 RequestTimeout are transient (the C# SDK's DetermineIfTransient,
+    # docs/design/iothub-edge-agent.md): retried like 503.
+    for status in (500, 408):
+        with Double({"devices": [{"id": "dev1"}], "storm": {"status": status, "count": 2}}) as hub:
+            w = Work(hub)
+            rc, out, err = w.run(["device", "show", "dev1"])
+            expect(rc == 0, "exit %d after two %d" % (rc, status), paths(hub.log()), err)
+            expect([e["status"] for e in hub.log()] == [status, status, 200], "retried", paths(hub.log()))
     with Double({"devices": [{"id": "dev1"}], "storm": {"status": 500, "count": -1}}) as hub:
         w = Work(hub)
         rc, out, err = w.run(["device", "show", "dev1"])
-        expect(rc == 1 and len(hub.log()) == 1, "500 is final", paths(hub.log()), err)
+        expect(rc == 1 and len(hub.log()) == 4, "bounded", paths(hub.log()), err)
+        expect(error_lines(err)[0].endswith("(gave up after 4 attempts)"), "gave up", err)
+
+
+@case
+def deployment_delete_retried_after_a_lost_answer():
+    # The first DELETE lands but its answer is lost; libcurl resends it on a fresh connection (the GET's
+    # keep-alive connection died) and meets 404: the deployment is gone, as asked.
+    with Double({"fleet": fleet(1), "drop": {"method": "DELETE", "prefix": "/configurations/", "count": 1},
+                 "configurations": [{"id": "v1", "schemaVersion": "2.0", "targetCondition": "tags.env='prod'",
+                                     "content": {"modulesContent": manifest()["modulesContent"]}, "priority": 1}]}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["deployment", "delete", "v1"])
+        expect(rc == 0 and out == "deleted deployment v1\n", "exit %d" % rc, out, err)
+        expect(paths(hub.log()) == ["GET /configurations/v1 200", "DELETE /configurations/v1 0",
+                                    "DELETE /configurations/v1 404"], "lost answer, then 404", paths(hub.log()))
+        rc, out, err = w.run(["deployment", "delete", "v1", "--force"])
+        expect(rc == 1 and "404 Not Found: ConfigurationNotFound" in err, "a 404 for an unseen deployment is an error", err)
 
 
 @case
@@ -610,7 +638,7 @@ def deployment_lifecycle():
                               "deployment score-v1: 3/3 succeeded"), "create output", out)
         put = [e for e in hub.log() if e["method"] == "PUT"]
         expect(len(put) == 1 and put[0]["path"] == "/configurations/score-v1" and put[0]["if_match"] is None and
-               put[0]["status"] == 201, "create without If-Match, lower-cased id", put)
+               put[0]["status"] == 200, "create without If-Match (the hub answers 200), lower-cased id", put)
         rc, out, err = w.run(["deployment", "list"])
         expect(rc == 0 and out.splitlines()[0] == "ID\tPRIORITY\tTARGET CONDITION\tCREATED\tLABELS" and
                out.splitlines()[1].startswith("score-v1\t10\ttags.env='prod'\t"), "list", out, err)
@@ -707,7 +735,8 @@ def deployment_replace_safely():
         for i in range(3):
             state = hub.control("device", {"device": "dev%05d" % i})
             img = state["twins"]["$edgeAgent"]["desired"]["modules"]["score"]["settings"]["image"]
-            expect(img == "score:2" and state["configurations"] == {"v2": "Applied"}, "device runs v2", state)
+            # v1's entry goes once the hub re-evaluates target conditions (asynchronously, a little later).
+            expect(img == "score:2" and state["configurations"].get("v2") == "Applied", "device runs v2", state)
 
 
 @case
@@ -921,7 +950,7 @@ def double_enforces_its_rules():
         expect(st == 400 and "not contiguous" in body["Message"], "createOptions gap", st, body)
         # configurations: create-only, quoted etags, immutable content, If-Match on delete, free cap of 10
         st, _, body = hub.request("PUT", "/configurations/v1" + v, body=cfg)
-        expect(st == 201 and body["etag"] == "MQ==" and "createdTimeUtc" in body and
+        expect(st == 200 and body["etag"] == "MQ==" and "createdTimeUtc" in body and
                sorted(body["systemMetrics"]["queries"]) == ["appliedCount", "reportedFailedCount",
                                                             "reportedSuccessfulCount", "targetedCount"], "create", st, body)
         st, h, _ = hub.request("PUT", "/configurations/v1" + v, body=cfg)
@@ -936,10 +965,23 @@ def double_enforces_its_rules():
         expect(st == 400 and "cannot be updated" in body["Message"], "content immutable", st, body)
         st, _, _ = hub.request("PUT", "/configurations/v2" + v, body=dict(cfg, id="v2"))
         expect(st == 403, "free hub: 10 configurations at most", st)
-        st, _, _ = hub.request("DELETE", "/configurations/v1" + v)
-        expect(st == 400, "delete needs If-Match", st)
+        for if_match in ('"*"', "*"):  # quoted and bare * both mean any etag
+            st, _, _ = hub.request("PUT", "/configurations/v1" + v, body=dict(cfg, priority=3),
+                                   headers={"If-Match": if_match})
+            expect(st == 200, "If-Match %s" % if_match, st)
         st, _, _ = hub.request("DELETE", "/configurations/v1" + v, headers={"If-Match": '"MQ=="'})
-        expect(st == 204, "delete", st)
+        expect(st == 412, "delete with a stale etag", st)
+        st, _, _ = hub.request("DELETE", "/configurations/v1" + v)
+        expect(st == 204, "delete without If-Match", st)
+        st, h, body = hub.request("GET", "/configurations/v1" + v)
+        expect(st == 404 and h["iothub-errorcode"] == "ConfigurationNotFound", "gone", st, h)
+        hub.control("set", {"error_form": "json"})
+        st, h, body = hub.request("DELETE", "/configurations/v1" + v)
+        expect(st == 404 and json.loads(body["Message"])["errorCode"] == 404301,
+               "ConfigurationNotFound is 404301 (IotHubServiceErrorCode.cs:160)", st, body)
+        st, h, body = hub.request("GET", "/devices/nosuch" + v)
+        expect(st == 404 and json.loads(body["Message"])["errorCode"] == 404001, "DeviceNotFound is 404001", st, body)
+        hub.control("set", {"error_form": "classic"})
         # query paging
         st, h, body = hub.request("POST", "/devices/query" + v, body={"query": "SELECT * FROM devices.modules"},
                                   headers={"x-ms-max-item-count": "1"})
@@ -947,11 +989,235 @@ def double_enforces_its_rules():
         st, h2, body2 = hub.request("POST", "/devices/query" + v, body={"query": "SELECT * FROM devices.modules"},
                                     headers={"x-ms-max-item-count": "1", "x-ms-continuation": h["x-ms-continuation"]})
         expect(st == 200 and len(body2) == 1 and body2 != body and not h2.get("x-ms-continuation"), "last page", st, h2)
-        # throttle mode: the observed body, no Retry-After
+        # throttle mode: header, body and Retry-After agree
         hub.control("set", {"throttle": 1})
         st, h, body = hub.request("GET", "/devices/dev1" + v)
-        expect(st == 429 and h.get("iothub-errorcode") == "ThrottlingException" and "Retry-After" not in h and
-               body["Message"].startswith("ErrorCode:ThrottlingBacklogTimeout;The request has been throttled."), "429", h, body)
+        expect(st == 429 and h.get("iothub-errorcode") == "ThrottlingException" and h.get("Retry-After") == "1" and
+               body["Message"].startswith("ErrorCode:ThrottlingException;The request has been throttled. Wait 1 seconds"),
+               "429", h, body)
+        # target conditions: the query grammar's forms, evaluated a little later (asynchronously)
+        for cond, want in (("*", True), ("deviceId IN ['dev1', 'dev2']", True), ("deviceId NIN ['dev1']", False),
+                           ("STARTSWITH(deviceId, 'dev')", True), ("tags.env = 'x' OR deviceId = 'dev1'", True),
+                           ("properties.reported.nothing = 1 AND deviceId = 'dev1'", False)):
+            hub.request("DELETE", "/configurations/t1" + v)
+            st, _, body = hub.request("PUT", "/configurations/t1" + v, body=dict(cfg, id="t1", targetCondition=cond,
+                                                                                 priority=50))
+            expect(st == 200, "condition %r accepted" % cond, st, body)
+            seen = None
+            for _ in range(40):  # bounded: at most 40 polls of 50 ms
+                seen = "t1" in hub.control("device", {"device": "dev1"})["configurations"]
+                hub.request("GET", "/devices/dev1" + v)
+                if seen == want and want:
+                    break
+                time.sleep(0.05)
+            expect(seen == want, "condition %r targets dev1: %s" % (cond, want), seen)
+
+
+# ---------------------------------------------------------------------------------------------
+# every --wait path against every simulated agent (issue 14): slow pull, one start-up backoff, image
+# normalisation ($upstream and untagged), an agent before 1.2.0, and a crash loop
+# ---------------------------------------------------------------------------------------------
+
+# "$upstream:443/score": untagged and nested; the agent reports "parent.local:443/score:latest".
+AGENT_IMAGE = "$upstream:443/score"
+AGENT_TIMINGS = {"pull_seconds": 0.8, "backoff_seconds": 0.6, "restart_seconds": 0.05, "targeting_seconds": 0.3}
+SUCCESS_AGENTS = [("slow", "slow_pull"), ("backoff", "startup_backoff"), ("old", "old_agent"), ("plain", "success")]
+
+
+def agents_scenario(agents, target="tags.env='none'", configurations=()):
+    """Devices tagged env=prod with the given behaviours; v0 (the same content as AGENT_IMAGE's manifest)
+    applied to them at priority 5 unless `target` says otherwise."""
+    sc = dict(AGENT_TIMINGS)
+    sc["devices"] = [{"id": i, "tags": {"env": "prod"}, "behavior": b} for i, b in agents]
+    sc["configurations"] = [{"id": "v0", "schemaVersion": "2.0", "priority": 5, "targetCondition": target,
+                             "content": {"modulesContent": manifest(image=AGENT_IMAGE)["modulesContent"]}}]
+    sc["configurations"] += list(configurations)
+    return sc
+
+
+def baseline(w):
+    """status --deployment v0 --wait: every agent (the old one included) reconciles v0 first."""
+    rc, out, err = w.run(["status", "--deployment", "v0", "--wait", "--timeout", "15s", "--json"] + FAST)
+    expect(rc == 0, "baseline status --wait exit %d" % rc, out, err)
+    j = json.loads(out)
+    expect(j["targeted"] == len(SUCCESS_AGENTS) and j["succeeded"] == len(SUCCESS_AGENTS), "baseline", out)
+
+
+def expect_agents_succeeded(rollout, out, err):
+    expect(rollout["targeted"] == len(SUCCESS_AGENTS) and rollout["succeeded"] == len(SUCCESS_AGENTS) and
+           rollout["failed"] == 0 and rollout["complete"] is True, "every agent succeeded", out, err)
+    notes = rollout["notes"]
+    expect(len(notes) == 1 and notes[0].startswith("old: edge agent 1.1.18 (before 1.2.0) keeps lastDesiredVersion "),
+           "the old agent's kept lastDesiredVersion is accepted and said", out)
+
+
+def expect_crash_named(rc, out, err, started, timeout_s, device="crash"):
+    took = time.monotonic() - started
+    expect(rc == 1, "exit %d" % rc, out, err)
+    lines = error_lines(err)
+    expect(len(lines) == 1 and ("%s: module failing: score: failed (exit code 139, 20 restarts)" % device) in lines[0] and
+           "timed out" not in lines[0], "one line naming the device, the module and its last state", err)
+    expect(took < timeout_s - 2, "failed before the timeout (%.1fs of %ds)" % (took, timeout_s), err)
+
+
+CRASH_AGENTS = [("crash", "crash_loop"), ("plain", "success")]
+
+
+@case
+def wait_deploy_old_agent_identical_manifest():
+    # An agent before 1.2.0 keeps lastDesiredVersion when an identical manifest is applied again
+    # (Azure/iotedge#4166): deploy --wait accepts it and says so.
+    with Double({"devices": [{"id": "dev1", "behavior": "old_agent"}]}) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest(image=AGENT_IMAGE))
+        for attempt in (1, 2):
+            rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "15s", "--json"] + FAST)
+            expect(rc == 0, "deploy %d: exit %d" % (attempt, rc), out, err)
+            j = json.loads(out)
+            expect(j["outcome"] == "succeeded", "succeeded", out)
+        expect(len(j["rollout"]["notes"]) == 1 and "before 1.2.0" in j["rollout"]["notes"][0], "note", out)
+        twin = hub.control("device", {"device": "dev1"})
+        expect(twin["twins"]["$edgeAgent"]["version"] == 3, "desired version 3 after two applies", twin)
+        rc, out, err = w.run(["deploy", "-d", "dev1", "-m", m, "--wait", "--timeout", "15s"] + FAST)
+        expect(rc == 0 and "  note: dev1: edge agent 1.1.18 (before 1.2.0) keeps lastDesiredVersion 2" in out,
+               "the note in text output", out, err)
+
+
+@case
+def wait_status_device_every_agent():
+    # status --device --wait after a deploy without --wait, for each agent.
+    agents = SUCCESS_AGENTS + [("crash", "crash_loop")]
+    sc = dict(AGENT_TIMINGS, devices=[{"id": i, "behavior": b} for i, b in agents])
+    with Double(sc) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest(image=AGENT_IMAGE))
+        rc, out, err = w.run(["deploy", "-d", "old", "-m", m, "--wait", "--timeout", "15s"] + FAST)
+        expect(rc == 0, "first apply to the old agent: exit %d" % rc, out, err)
+        for dev, _ in agents:
+            rc, out, err = w.run(["deploy", "-d", dev, "-m", m])
+            expect(rc == 0, "deploy %s: exit %d" % (dev, rc), out, err)
+            started = time.monotonic()
+            rc, out, err = w.run(["status", "-d", dev, "--wait", "--timeout", "15s", "--json"] + FAST)
+            if dev == "crash":
+                expect_crash_named(rc, out, err, started, 15)
+                continue
+            expect(rc == 0, "status %s: exit %d" % (dev, rc), out, err)
+            j = json.loads(out)
+            expect(j["succeeded"] == 1, "%s succeeded" % dev, out)
+            expect(bool(j["notes"]) == (dev == "old"), "a note only for the old agent", out)
+
+
+@case
+def wait_deployment_create_every_agent():
+    with Double(agents_scenario(SUCCESS_AGENTS, target="tags.env='prod'")) as hub:
+        w = Work(hub)
+        baseline(w)
+        m = w.write("m.json", manifest(image=AGENT_IMAGE))
+        rc, out, err = w.run(["deployment", "create", "v1", "-m", m, "-t", "tags.env='prod'", "-p", "10", "--wait",
+                              "--timeout", "15s", "--json"] + FAST)
+        expect(rc == 0, "exit %d" % rc, out, err)
+        j = json.loads(out)
+        expect(j["outcome"] == "succeeded", "outcome", out)
+        expect_agents_succeeded(j["rollout"], out, err)
+
+
+@case
+def wait_deployment_create_crash_loop():
+    with Double(agents_scenario(CRASH_AGENTS)) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest(image=AGENT_IMAGE))
+        started = time.monotonic()
+        rc, out, err = w.run(["deployment", "create", "v1", "-m", m, "-t", "tags.env='prod'", "-p", "10", "--wait",
+                              "--timeout", "20s"] + FAST)
+        expect_crash_named(rc, out, err, started, 20)
+        expect(error_lines(err)[0].startswith("edgeship: error: deployment v1 failed on 1 of 2 devices: "), "line", err)
+
+
+@case
+def wait_deployment_update_every_agent():
+    # v1 holds the same content but targets nobody; update --wait points it at the fleet at a higher priority.
+    v1 = {"id": "v1", "schemaVersion": "2.0", "priority": 10, "targetCondition": "tags.env='none'",
+          "content": {"modulesContent": manifest(image=AGENT_IMAGE)["modulesContent"]}}
+    with Double(agents_scenario(SUCCESS_AGENTS, target="tags.env='prod'", configurations=[v1])) as hub:
+        w = Work(hub)
+        baseline(w)
+        rc, out, err = w.run(["deployment", "update", "v1", "-t", "tags.env='prod'", "--wait", "--timeout", "15s",
+                              "--json"] + FAST)
+        expect(rc == 0, "exit %d" % rc, out, err)
+        j = json.loads(out)
+        expect(j["outcome"] == "succeeded" and j["deployment"]["targetCondition"] == "tags.env='prod'", "outcome", out)
+        expect_agents_succeeded(j["rollout"], out, err)
+        puts = [e for e in hub.log() if e["method"] == "PUT"]
+        expect(len(puts) == 1 and puts[0]["if_match"] == '"MQ=="', "one update with the quoted etag", paths(hub.log()))
+
+
+@case
+def wait_deployment_update_crash_loop():
+    v1 = {"id": "v1", "schemaVersion": "2.0", "priority": 10, "targetCondition": "tags.env='none'",
+          "content": {"modulesContent": manifest(image="score:2")["modulesContent"]}}
+    with Double(agents_scenario(CRASH_AGENTS, configurations=[v1])) as hub:
+        w = Work(hub)
+        started = time.monotonic()
+        rc, out, err = w.run(["deployment", "update", "v1", "-t", "tags.env='prod'", "--wait", "--timeout", "20s"] + FAST)
+        expect_crash_named(rc, out, err, started, 20)
+        expect(out.startswith("updated deployment v1 (etag Mg==)\ndeployment v1: 1/2 succeeded, 1 failed"), "stdout", out)
+
+
+@case
+def wait_replace_every_agent():
+    with Double(agents_scenario(SUCCESS_AGENTS, target="tags.env='prod'")) as hub:
+        w = Work(hub)
+        baseline(w)
+        m = w.write("m.json", manifest(image=AGENT_IMAGE))
+        rc, out, err = w.run(["deployment", "create", "v1", "-m", m, "-t", "tags.env='prod'", "--replace", "v0",
+                              "--timeout", "15s", "--json"] + FAST)
+        expect(rc == 0, "exit %d" % rc, out, err)
+        j = json.loads(out)
+        expect(j["outcome"] == "succeeded" and j["old_deleted"] is True, "replaced", out)
+        expect_agents_succeeded(j["rollout"], out, err)
+        expect(hub.control("configs") == ["v1"], "only v1 left", hub.control("configs"))
+
+
+@case
+def wait_replace_crash_loop():
+    with Double(agents_scenario(CRASH_AGENTS, target="tags.env='prod'")) as hub:
+        w = Work(hub)
+        m = w.write("m.json", manifest(image="score:2"))
+        started = time.monotonic()
+        rc, out, err = w.run(["deployment", "create", "v1", "-m", m, "-t", "tags.env='prod'", "--replace", "v0",
+                              "--timeout", "20s"] + FAST)
+        expect_crash_named(rc, out, err, started, 20)
+        expect(sorted(hub.control("configs")) == ["v0", "v1"], "old kept", hub.control("configs"))
+
+
+@case
+def wait_status_deployment_every_agent():
+    # status --deployment --wait right after a create (no --wait): targeting is asynchronous, so the first
+    # polls see nothing targeted; the wait ends only once the targeted count is stable.
+    with Double(agents_scenario(SUCCESS_AGENTS, target="tags.env='prod'")) as hub:
+        w = Work(hub)
+        baseline(w)
+        m = w.write("m.json", manifest(image=AGENT_IMAGE))
+        rc, out, err = w.run(["deployment", "create", "v1", "-m", m, "-t", "tags.env='prod'", "-p", "10"])
+        expect(rc == 0, "create exit %d" % rc, out, err)
+        rc, out, err = w.run(["status", "--deployment", "v1", "--wait", "--timeout", "15s", "--json"] + FAST)
+        expect(rc == 0, "exit %d" % rc, out, err)
+        expect_agents_succeeded(json.loads(out), out, err)
+        queries = [e for e in hub.log() if e["path"] == "/devices/query"]
+        expect(len(queries) >= 2, "at least two polls (stable targeted count)", paths(hub.log()))
+
+
+@case
+def deployment_list_skips_device_configurations():
+    # ADM device configurations come back from GET /configurations with "modulesContent": null.
+    adm = {"id": "adm1", "schemaVersion": "1.0", "priority": 1, "targetCondition": "tags.env='prod'",
+           "content": {"deviceContent": {"properties.desired.x": 1}, "modulesContent": None}}
+    v1 = {"id": "v1", "schemaVersion": "2.0", "priority": 1, "targetCondition": "tags.env='prod'",
+          "content": {"modulesContent": manifest()["modulesContent"]}}
+    with Double({"fleet": fleet(1), "configurations": [adm, v1]}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["deployment", "list", "--json"])
+        expect(rc == 0 and [c["id"] for c in json.loads(out)] == ["v1"], "only the edge deployment", out, err)
 
 
 def main():

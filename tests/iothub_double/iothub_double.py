@@ -12,23 +12,35 @@ surface in tests:
   ids          raw and percent-encoded path segments; 404 DeviceNotFound / ModuleNotFound
   apply        applyConfigurationContent: 204; 400 for a non-edge device; bumps desired $version of
                every twin it writes; no pre-existing user-module identities required
-  configs      create-only without If-Match (409 ConfigurationAlreadyExists); If-Match required for
-               update and delete, quoted etags or "*" (unquoted: 409), 412 on mismatch; content is
-               immutable; 204 on delete; at most 100 (free: 10); etag, timestamps, systemMetrics
+  configs      create-only without If-Match (200; 409 ConfigurationAlreadyExists); update with If-Match:
+               a quoted etag, "*" or bare * (another unquoted value: 409), 412 on mismatch; DELETE with
+               or without If-Match; content is immutable; 204 on delete; at most 100 (free: 10); etag,
+               timestamps, systemMetrics
   twin rules   string values <= 4096 bytes, desired <= 32 KB (403 DeviceModelMaxPropertiesExceeded),
                keys without '.', '$', space or control characters, depth <= 10, contiguous
                createOptionsNN chunks
   targeting    configurations.<id>.status Applied/Targeted by priority, ties by creation time;
-               layered deployments merged over the base
-  throttle     429 ThrottlingException with the observed body and no Retry-After; 5xx storms
+               layered deployments merged over the base; evaluated asynchronously: a create, update
+               or delete reaches the devices targeting_seconds later (scenario key, default 0.4 s), as
+               the hub evaluates target conditions in the background (configurations given in the
+               scenario are in place from the start)
+  throttle     429 ThrottlingException: the iothub-errorcode header, the body's ErrorCode and the
+               errorCode number (429001) agree, and so do Retry-After and the body's "Wait N seconds"
+               (N: scenario key retry_after, default 1); 5xx storms
   query        POST /devices/query, JSON array, x-ms-max-item-count pages, x-ms-continuation
-  errors       classic or JSON-in-Message bodies, always with iothub-errorcode
+  errors       classic or JSON-in-Message bodies, always with iothub-errorcode; the numbers are
+               IotHubServiceErrorCode's (Azure/azure-iot-sdk-csharp previews/v2,
+               iothub/service/src/Exceptions/IotHubServiceErrorCode.cs: DeviceNotFound 404001 :130,
+               ModuleNotFound 404010 :144, ConfigurationNotFound 404301 :160, PreconditionFailed 412001
+               :198, ThrottlingException 429001 :239, ServerError 500001 :279); a name without a number
+               there gets status * 1000
 
 Simulated edge agents report on $edgeAgent after a per-device delay, according to a behaviour:
 success, image_pull_failure (500 for ever), slow_pull (500 "The operation was canceled" for
 pull_seconds, then 200), startup_backoff (one backoff at start-up, then running), crash_loop (backoff
 with restarts every restart_seconds until MaxRestartCount 20, then failed), config_error,
-never_connects. Like the real agent (Azure/iotedge DockerConfig.cs ValidateAndGetImage) the reported
+never_connects, old_agent (version 1.1.18, otherwise success: like agents before 1.2.0 it keeps
+lastDesiredVersion when a new desired version holds the modules it already runs, Azure/iotedge#4166). Like the real agent (Azure/iotedge DockerConfig.cs ValidateAndGetImage) the reported
 image is the desired one trimmed, with ":latest" added when untagged and "$upstream" rewritten to
 parent.local. Timings (scenario keys, seconds) are short so e2e cases stay fast. Test hooks live under
 /_double/ (no auth; not an IoT Hub path): log, stats, set, report, reset_stats.
@@ -66,11 +78,14 @@ DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9\-:.+%_#*?!(),=@;$']{1,128}$")
 CONFIG_ID_RE = re.compile(r"^[a-z0-9\-+%_*!']{1,128}$")
 KEY_BAD = re.compile(r"[.$ \x00-\x1f\x7f]")
 CREATE_OPTIONS_RE = re.compile(r"^createOptions(\d\d)?$")
+# IotHubServiceErrorCode (Azure/azure-iot-sdk-csharp previews/v2, iothub/service/src/Exceptions/
+# IotHubServiceErrorCode.cs). Names the SDK does not number (ConfigurationAlreadyExists,
+# DeviceModelMaxPropertiesExceeded) get status * 1000, which names nothing.
 ERROR_NUMBERS = {
     "ArgumentInvalid": 400004, "IotHubFormatError": 400006, "IotHubUnauthorizedAccess": 401002,
-    "IotHubQuotaExceeded": 403002, "DeviceModelMaxPropertiesExceeded": 403004, "DeviceNotFound": 404001,
-    "ModuleNotFound": 404010, "ConfigurationNotFound": 404011, "DeviceAlreadyExists": 409001,
-    "ConfigurationAlreadyExists": 409002, "PreconditionFailed": 412001, "ThrottlingException": 429001,
+    "IotHubQuotaExceeded": 403002, "DeviceNotFound": 404001, "ModuleNotFound": 404010,
+    "ConfigurationNotFound": 404301, "RequestTimeout": 408000, "DeviceAlreadyExists": 409001,
+    "PreconditionFailed": 412001, "ThrottlingException": 429001, "ThrottlingBacklogTimeout": 429003,
     "ServerError": 500001, "ServiceUnavailable": 503001,
 }
 
@@ -215,6 +230,7 @@ class Device:
         self.changed_at = None  # when $edgeAgent's desired last changed
         self.agent_reported = {}
         self.agent_seen_version = None
+        self.agent_applied = None  # the desired modules the agent last reconciled (old_agent)
         self.overrides = []  # (at_time, patch) from /_double/report
         if edge:
             self.twins["$edgeAgent"] = Twin(device_id, "$edgeAgent")
@@ -254,7 +270,15 @@ class Device:
         want = agent.desired_version
         if self.changed_at is not None and self.agent_seen_version != want and t - self.changed_at >= self.delay:
             self.agent_seen_version = want
+            previous = self.agent_reported
             self.agent_reported = self.simulate(agent, want, t)
+            spec = {k: agent.desired.get(k) for k in ("modules", "systemModules", "runtime")}
+            if self.behavior == "old_agent" and previous.get("lastDesiredVersion") is not None and \
+                    spec == self.agent_applied:
+                # Before 1.2.0 an empty reconcile plan left the agent's current config (and so the reported
+                # lastDesiredVersion) where it was (Azure/iotedge Agent.cs before commit 087de0b).
+                self.agent_reported["lastDesiredVersion"] = previous["lastDesiredVersion"]
+            self.agent_applied = spec
         elapsed = t - (self.changed_at or t) - self.delay
         if self.behavior == "crash_loop" and self.agent_reported.get("modules"):
             for m in self.agent_reported["modules"].values():
@@ -275,7 +299,8 @@ class Device:
     def simulate(self, agent, version, t, pulled=False):
         d = agent.desired
         prev = self.agent_reported
-        rep = {"schemaVersion": "1.1", "version": {"version": "1.4.20", "build": "1", "commit": "test"},
+        agent_version = "1.1.18" if self.behavior == "old_agent" else "1.4.20"
+        rep = {"schemaVersion": "1.1", "version": {"version": agent_version, "build": "1", "commit": "test"},
                "lastDesiredVersion": version,
                "runtime": {"platform": {"os": "linux", "architecture": "x86_64", "version": "1.4.20"},
                            "type": "docker", "settings": d.get("runtime", {}).get("settings", {})}}
@@ -348,6 +373,7 @@ class Hub:
         self.devices = {}
         self.configs = {}
         self.config_seq = 0
+        self.retarget_at = None  # when the background evaluation of target conditions runs next
         self.log = []
         self.handler_seconds = 0.0
         self.cursors = {}
@@ -360,6 +386,7 @@ class Hub:
                                 fleet.get("tags"), fleet.get("behavior", "success"), fleet.get("delay", 0))
         for c in scenario.get("configurations", []):
             self.create_config(c, self.now())
+            self.retarget(self.now())
 
     def now(self):
         return time.time() + self.clock_offset
@@ -406,8 +433,9 @@ class Hub:
         if body.get("schemaVersion") not in (None, "1.0", "2.0"):
             raise HubError(400, "ArgumentInvalid", "unknown schemaVersion")
         content = body.get("content")
-        if not isinstance(content, dict) or not any(k in content for k in ("modulesContent", "deviceContent",
-                                                                           "moduleContent")):
+        if not isinstance(content, dict) or not any(content.get(k) is not None for k in ("modulesContent",
+                                                                                         "deviceContent",
+                                                                                         "moduleContent")):
             raise HubError(400, "ArgumentInvalid", "content must have modulesContent, deviceContent or moduleContent")
         if not isinstance(body.get("priority", 0), int):
             raise HubError(400, "ArgumentInvalid", "priority must be an integer")
@@ -422,7 +450,7 @@ class Hub:
                 hubquery.parse_query(q)
             except hubquery.QueryError as e:
                 raise HubError(400, "ArgumentInvalid", "metric %s: %s" % (name, e))
-        if "modulesContent" in content:
+        if content.get("modulesContent") is not None:
             full, layered = content_to_twins(content["modulesContent"])
             for module, desired in full.items():
                 check_twin_rules(module, desired)
@@ -436,12 +464,24 @@ class Hub:
         self.configs[cid] = {"body": copy.deepcopy(body), "etag_n": 1, "created": t, "updated": t,
                              "seq": self.config_seq}
         self.configs[cid]["body"].pop("etag", None)
-        self.retarget(t)
+        self.schedule_retarget(t)
+
+    def schedule_retarget(self, t):
+        """The hub evaluates target conditions in the background: devices learn of a change later."""
+        self.retarget_at = t + self.timing("targeting_seconds", 0.4)
+
+    def run_due_retarget(self, t):
+        if self.retarget_at is not None and t >= self.retarget_at:
+            self.retarget_at = None
+            self.retarget(t)
 
     def retarget(self, t):
         """reference §5 / §13: highest priority base deployment applies, ties to the newest; layered merge."""
         conds = {}
         for cid, c in self.configs.items():
+            if not isinstance(c["body"].get("content", {}).get("modulesContent"), dict):
+                conds[cid] = None  # a device configuration (ADM, modulesContent null): not an edge deployment
+                continue
             try:
                 conds[cid] = hubquery.parse_condition(c["body"].get("targetCondition", ""))
             except hubquery.QueryError:
@@ -534,18 +574,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
         return status
 
-    def send_error_body(self, err):
+    def send_error_body(self, err, headers=None):
         hub = self.hub
         tracking = uuid.uuid4().hex
         stamp = datetime.datetime.fromtimestamp(hub.now(), datetime.timezone.utc).strftime("%m/%d/%Y %H:%M:%S")
         if hub.error_form == "json":
-            inner = {"errorCode": ERROR_NUMBERS.get(err.name, err.status * 1000 + 1), "trackingId": tracking + "-G:0",
+            inner = {"errorCode": ERROR_NUMBERS.get(err.name, err.status * 1000), "trackingId": tracking + "-G:0",
                      "message": err.text, "timestampUtc": now_iso(hub.now())}
             payload = {"Message": json.dumps(inner), "ExceptionMessage": ""}
         else:
             payload = {"Message": "ErrorCode:%s;%s" % (err.name, err.text),
                        "ExceptionMessage": "Tracking ID:%s-G:0-TimeStamp:%s" % (tracking, stamp)}
-        return self.send_json(err.status, payload, {"iothub-errorcode": err.name})
+        return self.send_json(err.status, payload, dict(headers or {}, **{"iothub-errorcode": err.name}))
 
     def handle_any(self):
         started = time.perf_counter()
@@ -646,13 +686,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         hub = self.hub
         t = hub.now()
         segments = [urllib.parse.unquote(s) for s in parsed.path.split("/")[1:]]
+        hub.run_due_retarget(t)
         op = self.operation(segments)
         entry["op"] = op
         if hub.storm and hub.storm.get("count", -1) != 0:
             if hub.storm.get("count", -1) > 0:
                 hub.storm["count"] -= 1
             st = int(hub.storm.get("status", 503))
-            raise HubError(st, "ServiceUnavailable" if st == 503 else "ServerError",
+            raise HubError(st, {503: "ServiceUnavailable", 408: "RequestTimeout"}.get(st, "ServerError"),
                            "The service is temporarily unavailable")
         if hub.throttle != 0 and (hub.throttle_ops is None or op in hub.throttle_ops):
             if hub.throttle > 0:
@@ -686,13 +727,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return status
 
     def throttled(self, kind):
-        # reference §11.1 / §13: 429, iothub-errorcode ThrottlingException, the observed body, no Retry-After
-        tracking = uuid.uuid4().hex
-        stamp = datetime.datetime.fromtimestamp(self.hub.now(), datetime.timezone.utc).strftime("%m/%d/%Y %H:%M:%S")
-        payload = {"Message": "ErrorCode:ThrottlingBacklogTimeout;The request has been throttled. Wait 10 seconds "
-                              "and try again. Operation type: " + kind,
-                   "ExceptionMessage": "Tracking ID:%s-G:0-TimeStamp:%s" % (tracking, stamp)}
-        self.send_json(429, payload, {"iothub-errorcode": "ThrottlingException"})
+        # reference §11.1 / §13: 429 ThrottlingException. Header, body and number name the same error, and
+        # Retry-After says what the body says.
+        wait = int(self.hub.scenario.get("retry_after", 1))
+        err = HubError(429, "ThrottlingException", "The request has been throttled. Wait %d seconds and try "
+                                                   "again. Operation type: %s" % (wait, kind))
+        self.send_error_body(err, {"Retry-After": str(wait)})
         raise _Answered(429)
 
     @staticmethod
@@ -786,11 +826,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise HubError(404, "ConfigurationNotFound", "Configuration %s not found" % cid)
                 return self.send_json(200, hub.config_view(existing))
             if m in ("PUT", "DELETE") and if_match is not None:
-                if if_match != "*" and not (len(if_match) >= 2 and if_match[0] == '"' and if_match[-1] == '"'):
+                quoted = len(if_match) >= 2 and if_match[0] == '"' and if_match[-1] == '"'
+                tag = if_match[1:-1] if quoted else if_match
+                if not quoted and if_match != "*":
                     raise HubError(409, "PreconditionFailed", "If-Match must be a quoted etag or *")
                 if existing is None:
                     raise HubError(404, "ConfigurationNotFound", "Configuration %s not found" % cid)
-                if if_match != "*" and if_match[1:-1] != etag_for(existing["etag_n"]):
+                if tag != "*" and tag != etag_for(existing["etag_n"]):  # "*" quoted or bare: any etag
                     raise HubError(412, "PreconditionFailed", "etag mismatch for configuration %s" % cid)
             if m == "PUT":
                 hub.validate_config_body(payload, cid)
@@ -801,7 +843,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     if len(hub.configs) >= (10 if hub.free else 100):
                         raise HubError(403, "IotHubQuotaExceeded", "Maximum number of configurations reached")
                     hub.create_config(payload, t)
-                    return self.send_json(201, hub.config_view(hub.configs[cid]))
+                    return self.send_json(200, hub.config_view(hub.configs[cid]))
                 if payload.get("content") != existing["body"].get("content"):
                     raise HubError(400, "ArgumentInvalid", "Configuration content cannot be updated")
                 body = existing["body"]
@@ -812,15 +854,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     body["metrics"].pop("results", None)
                 existing["etag_n"] += 1
                 existing["updated"] = t
-                hub.retarget(t)
+                hub.schedule_retarget(t)
                 return self.send_json(200, hub.config_view(existing))
             if m == "DELETE":
-                if if_match is None:
-                    raise HubError(400, "ArgumentInvalid", "If-Match is required")
+                if existing is None:  # without If-Match (unconditional delete)
+                    raise HubError(404, "ConfigurationNotFound", "Configuration %s not found" % cid)
                 del hub.configs[cid]
-                for dev in hub.devices.values():
-                    dev.applied_configs.pop(cid, None)
-                hub.retarget(t)
+                hub.schedule_retarget(t)
                 return self.send_json(204, None)
         raise HubError(404, "ArgumentInvalid", "no such endpoint: %s %s" % (m, "/" + "/".join(s)))
 

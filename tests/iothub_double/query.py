@@ -2,7 +2,10 @@
 
 Supported:
   SELECT * | path [AS alias] (, path [AS alias])* FROM devices | devices.modules [WHERE condition]
-  conditions: AND, OR, NOT, parentheses, = != <> < <= > >=, IS_DEFINED(path), IS_NULL(path)
+  conditions: AND, OR, NOT, parentheses, = != <> < <= > >=, IS_DEFINED(path), IS_NULL(path),
+              path IN [v, …], path NIN [v, …], STARTSWITH(path, 'x'), ENDSWITH(path, 'x')
+  (https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-query-language, "WHERE clause" and
+  "Functions"); a target condition may also be "*" (every device)
   operands: paths (a.b.c, $version, configurations.[[id with-dashes]]), 'strings', "strings", numbers,
             true, false, null
 Target conditions (configurations) use the same condition grammar without SELECT.
@@ -22,7 +25,7 @@ _TOKEN = re.compile(r"""
   | (?P<string>'(?:[^']|'')*'|"(?:[^"]|"")*")
   | (?P<number>-?\d+(?:\.\d+)?)
   | (?P<op><>|!=|<=|>=|=|<|>)
-  | (?P<punct>[(),.*])
+  | (?P<punct>[(),.*\[\]])
   | (?P<ident>[A-Za-z_$][A-Za-z0-9_$]*)
 """, re.VERBOSE)
 
@@ -108,7 +111,32 @@ class _Parser:
             p = self.path()
             self.expect_punct(")")
             return ("func", val.upper(), p)
+        if kind == "ident" and val.upper() in ("STARTSWITH", "ENDSWITH") and self.peek(1) == ("punct", "("):
+            self.i += 2
+            p = self.path()
+            self.expect_punct(",")
+            k2, v2 = self.peek()
+            if k2 != "string":
+                raise QueryError("%s needs a string" % val.upper())
+            self.i += 1
+            self.expect_punct(")")
+            return ("func", val.upper(), p, v2)
         return self.path()
+
+    def literal_list(self):
+        self.expect_punct("[")
+        values = []
+        while True:
+            v = self.operand()
+            if v[0] != "lit":
+                raise QueryError("IN takes a list of literals")
+            values.append(v[1])
+            if self.peek() == ("punct", ","):
+                self.i += 1
+                continue
+            break
+        self.expect_punct("]")
+        return values
 
     def primary(self):
         if self.peek() == ("punct", "("):
@@ -118,6 +146,9 @@ class _Parser:
             return c
         left = self.operand()
         kind, val = self.peek()
+        if left[0] == "path" and (self.keyword("IN") or self.keyword("NIN")):
+            word = self.t[self.i - 1][1].upper()
+            return ("in", word == "NIN", left, self.literal_list())
         if kind == "op":
             self.i += 1
             right = self.operand()
@@ -200,10 +231,20 @@ def evaluate(cond, doc):
         return not evaluate(cond[1], doc)
     if kind == "cmp":
         return _compare(cond[1], _value(cond[2], doc), _value(cond[3], doc))
+    if kind == "all":
+        return True
+    if kind == "in":
+        v = _resolve(doc, cond[2][1])
+        found = v is not _UNDEFINED and any(_compare("=", v, x) for x in cond[3])
+        return (not found and v is not _UNDEFINED) if cond[1] else found
     if kind == "func":
         v = _resolve(doc, cond[2][1])
         if cond[1] == "IS_DEFINED":
             return v is not _UNDEFINED
+        if cond[1] == "STARTSWITH":
+            return isinstance(v, str) and v.startswith(cond[3])
+        if cond[1] == "ENDSWITH":
+            return isinstance(v, str) and v.endswith(cond[3])
         return v is None
     raise QueryError("bad condition")
 
@@ -211,6 +252,8 @@ def evaluate(cond, doc):
 def parse_condition(text):
     if text is None or text.strip() == "":
         return None
+    if text.strip() == "*":
+        return ("all",)
     p = _Parser(tokenize(text))
     c = p.cond()
     if p.i != len(p.t):

@@ -151,6 +151,42 @@ TEST(Wait, TimesOutAndIsBounded) {
     EXPECT_EQ(e.what(), "deployment v2: timed out after 30s: no device is targeted yet");
 }
 
+TEST(Wait, AFleetIsDoneOnlyWhenItsTargetedCountIsStable) {
+    // The hub evaluates target conditions in the background: 1 of 3 devices targeted and succeeded is not done.
+    FakeTime t;
+    std::vector<std::size_t> targeted = {1, 3, 3};
+    std::size_t polls = 0;
+    auto r = wait_for_rollout([&]() -> Result<FleetSummary> {
+        auto s = summary(targeted[std::min(polls, targeted.size() - 1)], 0, 0);
+        s.succeeded = s.targeted;
+        s.pending = 0;
+        s.deployment_id = "v2";
+        ++polls;
+        return s;
+    }, t.options(60s, 5s));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->outcome, WaitOutcome::succeeded);
+    EXPECT_EQ(r->polls, 3); // 1 (first sight), 3 (changed), 3 (stable)
+    EXPECT_EQ(r->summary.targeted, 3u);
+}
+
+TEST(Wait, AChangingTargetedCountTimesOutSayingSo) {
+    FakeTime t;
+    std::size_t n = 0;
+    auto r = wait_for_rollout([&]() -> Result<FleetSummary> {
+        ++n;
+        auto s = summary(n, n, 0);
+        s.deployment_id = "v2";
+        return s;
+    }, t.options(10s, 5s));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->outcome, WaitOutcome::timed_out);
+    EXPECT_FALSE(r->summary.targeting_settled);
+    EXPECT_EQ(rollout_error(*r, "deployment v2").what(),
+              "deployment v2: timed out after 10s: 3/3 succeeded, 0 failed, 0 pending (targeted 3, applied 3); the "
+              "targeted count was still changing (the hub is evaluating the target condition)");
+}
+
 TEST(Wait, PollErrorsStopTheWait) {
     FakeTime t;
     auto r = wait_for_rollout([&]() -> Result<FleetSummary> { return fail("boom"); }, t.options(30s, 5s));

@@ -53,6 +53,46 @@ TEST(Rollout, OlderVersionIsPending) {
     EXPECT_EQ(d.reason, "waiting for the edge agent to apply desired version 5 (last applied 4)");
 }
 
+TEST(Rollout, AgentVersionsBefore1_2) {
+    EXPECT_TRUE(agent_older_than_1_2("1.1.18"));
+    EXPECT_TRUE(agent_older_than_1_2("1.0.10.4"));
+    EXPECT_TRUE(agent_older_than_1_2("0.9"));
+    EXPECT_FALSE(agent_older_than_1_2("1.2.0"));
+    EXPECT_FALSE(agent_older_than_1_2("1.4.20"));
+    EXPECT_FALSE(agent_older_than_1_2("2.0.0"));
+    EXPECT_FALSE(agent_older_than_1_2(""));
+    EXPECT_FALSE(agent_older_than_1_2("latest"));
+    EXPECT_FALSE(agent_older_than_1_2("1"));
+}
+
+TEST(Rollout, AgentBefore1_2KeepsLastDesiredVersionForAnIdenticalManifest) {
+    // Azure/iotedge#4166: before 1.2.0 an empty reconcile plan did not advance lastDesiredVersion.
+    auto r = good_reported();
+    r["lastDesiredVersion"] = 4;
+    r["version"] = {{"version", "1.1.18"}, {"build", "1"}};
+    auto d = evaluate_twin(twin(r), std::nullopt);
+    EXPECT_EQ(d.state, DeviceState::succeeded) << d.reason;
+    EXPECT_EQ(d.note, "edge agent 1.1.18 (before 1.2.0) keeps lastDesiredVersion 4 for an identical manifest "
+                      "(desired 5); accepted because every module runs as desired");
+    auto s = summarize("", {d});
+    ASSERT_EQ(s.notes.size(), 1u);
+    EXPECT_EQ(s.notes[0].rfind("dev1: edge agent 1.1.18", 0), 0u);
+
+    // The same twin from a 1.2+ agent is still waiting, and so is an old agent whose modules differ.
+    r["version"]["version"] = "1.2.0";
+    EXPECT_EQ(evaluate_twin(twin(r), std::nullopt).state, DeviceState::pending);
+    r["version"]["version"] = "1.1.18";
+    r["modules"]["score"]["settings"]["image"] = "score:1";
+    auto old_image = evaluate_twin(twin(r), std::nullopt);
+    EXPECT_EQ(old_image.state, DeviceState::pending);
+    EXPECT_TRUE(old_image.note.empty());
+    // ... or one that reports a failure for the old version.
+    auto bad = good_reported(500);
+    bad["lastDesiredVersion"] = 4;
+    bad["version"] = {{"version", "1.1.18"}};
+    EXPECT_EQ(evaluate_twin(twin(bad), std::nullopt).state, DeviceState::pending);
+}
+
 TEST(Rollout, FailureCodesFailAndNotYetCodesWait) {
     for (long code : {400L, 412L}) {
         auto d = evaluate_twin(twin(good_reported(code)), std::nullopt);
@@ -184,7 +224,7 @@ TEST(Rollout, SummaryCountsAndJson) {
     EXPECT_FALSE(s.settled());
     EXPECT_EQ(summary_line(s), "1/3 succeeded, 1 failed, 1 pending (targeted 3, applied 2)");
     auto j = summary_to_json(s);
-    EXPECT_EQ(j.dump(), R"({"deployment":"v2","targeted":3,"applied":2,"succeeded":1,"failed":1,"pending":1,"complete":false,"failures":[{"device_id":"dev2","reason":"edge agent reports 400 ConfigFormatError: bad things","modules":[]}],"pending_devices":[{"device_id":"dev3","reason":"deployment targeted but not applied yet","modules":[]}]})");
+    EXPECT_EQ(j.dump(), R"({"deployment":"v2","targeted":3,"applied":2,"succeeded":1,"failed":1,"pending":1,"complete":false,"failures":[{"device_id":"dev2","reason":"edge agent reports 400 ConfigFormatError: bad things","modules":[]}],"pending_devices":[{"device_id":"dev3","reason":"deployment targeted but not applied yet","modules":[]}],"notes":[]})");
 }
 
 TEST(Rollout, EmptyFleetIsNotSettled) {

@@ -37,6 +37,29 @@ TEST(ServiceError, JsonInMessage) {
     EXPECT_EQ(e.tracking_id, "abc-G:1");
 }
 
+TEST(ServiceError, MessageAsAJsonObjectKeepsItsText) {
+    auto e = parse_service_error(response(
+        404, R"({"Message":{"errorCode":404301,"trackingId":"t-G:2","message":"Configuration v9 not found"}})"));
+    EXPECT_EQ(e.number, "404301");
+    EXPECT_EQ(e.name, "ConfigurationNotFound"); // IotHubServiceErrorCode
+    EXPECT_EQ(e.message, "Configuration v9 not found");
+    EXPECT_EQ(e.tracking_id, "t-G:2");
+}
+
+TEST(ServiceError, JsonStringHoldingJsonKeepsTheInnerText) {
+    // Message is a JSON string whose message is itself JSON text.
+    auto e = parse_service_error(response(
+        500, R"({"Message":"{\"errorCode\":500001,\"message\":\"{\\\"Message\\\":\\\"backend said no\\\"}\"}"})"));
+    EXPECT_EQ(e.number, "500001");
+    EXPECT_EQ(e.name, "ServerError");
+    EXPECT_EQ(e.message, "backend said no");
+}
+
+TEST(ServiceError, UnknownJsonObjectMessageIsKeptAsText) {
+    auto e = parse_service_error(response(400, R"({"Message":{"detail":"bad target condition"}})"));
+    EXPECT_EQ(e.message, R"({"detail":"bad target condition"})");
+}
+
 TEST(ServiceError, RawTextFallback) {
     auto e = parse_service_error(response(502, "<html>Bad gateway</html>\nmore"));
     EXPECT_EQ(e.name, "");
