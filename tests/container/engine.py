@@ -23,6 +23,7 @@ Standard library only; run with /usr/bin/python3.
 
 import atexit
 import ctypes
+import hashlib
 import http.client
 import json
 import os
@@ -279,7 +280,26 @@ def _stop_pid(pid, grace):
 
 
 def teardown(root, namespace, dockerd_pid=None, grace=15, log=None):
-    """Stop everything one engine started and remove ROOT. Safe to call twice and from the watchdog."""
+    """Stop everything one engine started and remove ROOT. Safe to call twice and from the watchdog.
+
+    Returns what is still mounted (nothing, normally). Phases taking long are logged (LOG)."""
+    phases = []
+    t = time.monotonic()
+
+    def done(what):
+        nonlocal t
+        now = time.monotonic()
+        phases.append((what, now - t))
+        t = now
+    sock = os.path.join(root, "docker.sock")
+    if os.path.exists(sock):  # containers first (force = SIGKILL): dockerd would wait out each stop timeout
+        api = Client(sock, timeout=10)
+        try:
+            for c in api.containers():
+                api.remove(c["Id"], force=True)
+        except (EngineError, OSError, ValueError):
+            pass
+    done("remove containers")
     if dockerd_pid is None:
         try:
             with open(os.path.join(root, "dockerd.pid")) as f:
@@ -288,14 +308,20 @@ def teardown(root, namespace, dockerd_pid=None, grace=15, log=None):
             dockerd_pid = None
     if dockerd_pid:
         _stop_pid(dockerd_pid, grace)
+    done("stop dockerd")
     # containerd, shims and container processes that outlived dockerd (found by our dir or namespace)
     for pid in _pids_naming([root, f"-namespace {namespace} ", f"-namespace {namespace}-plugins "]):
         _stop_pid(pid, 3)
+    done("stop leftovers")
     left = unmount_under(root)
+    done("unmount")
     if left and log:
         log(f"engine: still mounted after unmount: {left}")
     if not left and os.path.isdir(root):
         shutil.rmtree(root, ignore_errors=True)
+    done("remove dir")
+    if log and sum(d for _, d in phases) > 5:
+        log("engine: teardown " + ", ".join(f"{w} {d:.2f} s" for w, d in phases))
     return left
 
 
@@ -341,7 +367,8 @@ class Engine:
         if not os.access(DOCKERD, os.X_OK):
             raise EngineError(f"{DOCKERD} not found (apt-get install docker.io; scripts/deps/container.txt)")
         self.root = self._make_root()
-        self.namespace = "edgeship-test-" + os.path.basename(self.root).split(".", 1)[1]
+        # containerd namespaces allow [A-Za-z0-9] words joined by . _ -: a hex id, unique per directory
+        self.namespace = "edgeship-test-" + hashlib.sha256(self.root.encode()).hexdigest()[:16]
         for d in ("data", "exec"):
             os.makedirs(os.path.join(self.root, d))
         with open(os.path.join(self.root, "daemon.json"), "w") as f:
