@@ -138,10 +138,10 @@ Result<json> update_deployment(HubClient& hub, const json& configuration, const 
     if (response.status == 200 || response.status == 201) {
         return parse_json_body(req, response);
     }
-    if (response.status == 412 && response.attempts > 1) {
-        // An earlier attempt may have landed (changing the etag) before its answer was lost: is the hub's copy
-        // what we sent?
-        hub.logger().debug("update of " + id + " met 412 after a retry; checking whether it is ours");
+    if (response.status == 412) {
+        // An earlier attempt may have landed (changing the etag) before its answer was lost, retried by us or
+        // resent by libcurl on a dead keep-alive connection: is the hub's copy what we sent?
+        hub.logger().debug("update of " + id + " met 412; checking whether the hub already holds this update");
         EDGESHIP_TRY_ASSIGN(auto existing, hub.get_configuration(id));
         if (same_deployment(configuration, existing)) {
             return existing;

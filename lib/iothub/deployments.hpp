@@ -56,7 +56,8 @@ struct CreateOutcome {
 Result<CreateOutcome> create_deployment(HubClient& hub, const DeploymentSpec& spec);
 
 /// PUT with `If-Match: <quoted etag or *>` resending the whole configuration (only mutable fields
-/// should differ). 412 → "changed since it was read" error.
+/// should differ). 412 → GET: when the hub's copy already holds what was sent (an earlier attempt landed and
+/// its answer was lost) that copy is returned; otherwise a "changed since it was read" error.
 Result<nlohmann::json> update_deployment(HubClient& hub, const nlohmann::json& configuration,
                                          const std::string& if_match);
 

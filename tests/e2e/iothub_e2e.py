@@ -674,6 +674,22 @@ def deployment_update_stale_etag_and_force():
 
 
 @case
+def deployment_update_answer_lost():
+    # The update lands but its answer is lost; the resent PUT meets 412 (the etag moved on): the hub's copy is
+    # what was sent, so the update succeeded.
+    with Double({"fleet": fleet(1), "drop": {"method": "PUT", "prefix": "/configurations/", "count": 1},
+                 "configurations": [{"id": "v1", "schemaVersion": "2.0", "targetCondition": "tags.env='prod'",
+                                     "content": {"modulesContent": manifest()["modulesContent"]}, "priority": 1}]}) as hub:
+        w = Work(hub)
+        rc, out, err = w.run(["deployment", "update", "v1", "-p", "5"])
+        expect(rc == 0 and out == "updated deployment v1 (etag Mg==)\n", "exit %d" % rc, out, err)
+        expect(paths(hub.log()) == ["GET /configurations/v1 200", "PUT /configurations/v1 0", "PUT /configurations/v1 412",
+                                    "GET /configurations/v1 200"], "lost answer, 412, compare", paths(hub.log()))
+        rc, out, err = w.run(["deployment", "update", "v1", "-p", "6", "--etag", "MQ=="])
+        expect(rc == 1 and "412 Precondition Failed" in err, "a stale etag is still a 412", out, err)
+
+
+@case
 def deployment_create_conflict():
     with Double({"fleet": fleet(1)}) as hub:
         w = Work(hub)
