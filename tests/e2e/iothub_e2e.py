@@ -932,7 +932,7 @@ def device_create_show_list():
 def double_enforces_its_rules():
     cfg = {"id": "v1", "schemaVersion": "2.0", "content": {"modulesContent": manifest()["modulesContent"]},
            "targetCondition": "tags.env='prod'", "priority": 1}
-    with Double({"devices": [{"id": "dev1"}], "free": True,
+    with Double({"devices": [{"id": "dev1"}], "free": True, "targeting_seconds": 0.2,
                  "configurations": [dict(cfg, id="c%d" % i) for i in range(9)]}) as hub:
         v = "?api-version=2021-04-12"
         for path in ("/twins/dev1/modules/$edgeAgent", "/twins/dev1/modules/%24edgeAgent"):
@@ -1019,13 +1019,12 @@ def double_enforces_its_rules():
             st, _, body = hub.request("PUT", "/configurations/t1" + v, body=dict(cfg, id="t1", targetCondition=cond,
                                                                                  priority=50))
             expect(st == 200, "condition %r accepted" % cond, st, body)
-            seen = None
-            for _ in range(40):  # bounded: at most 40 polls of 50 ms
-                seen = "t1" in hub.control("device", {"device": "dev1"})["configurations"]
-                hub.request("GET", "/devices/dev1" + v)
-                if seen == want and want:
-                    break
-                time.sleep(0.05)
+            if cond == "*":  # the first: nothing was targeted by t1 before
+                expect("t1" not in hub.control("device", {"device": "dev1"})["configurations"],
+                       "targeting is not immediate", cond)
+            time.sleep(0.25)  # targeting_seconds 0.2: the next request runs the evaluation
+            hub.request("GET", "/devices/dev1" + v)
+            seen = "t1" in hub.control("device", {"device": "dev1"})["configurations"]
             expect(seen == want, "condition %r targets dev1: %s" % (cond, want), seen)
 
 
