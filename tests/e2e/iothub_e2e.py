@@ -1223,6 +1223,51 @@ def wait_status_deployment_every_agent():
 
 
 @case
+def wait_ship_every_agent():
+    # ship --wait goes through the same wait as deploy --wait (lib/pipeline/ship_actions.cpp). One solution
+    # and one image build into an OCI layout (no registry; the step stamps make the re-runs cheap), then
+    # --device for each agent; the old agent twice, so that the second, identical manifest keeps its
+    # lastDesiredVersion. The image build may fetch the runtime's packages once; EDGESHIP_E2E_CACHE
+    # (set by tests/e2e/iothub.cmake) keeps them between runs.
+    w = Work()
+    base_dir = os.path.join(w.dir, "base")
+    subprocess.run(["bash", os.path.join(SOURCE, "tests", "registry", "make-base-image.sh"), base_dir, "base", "amd64"],
+                   check=True, capture_output=True, timeout=300, env=dict(os.environ, SOURCE_DATE_EPOCH="1700000000"))
+    # The runtime's official node image names its version in Env; the busybox base stands in for it.
+    subprocess.run(["umoci", "config", "--image", base_dir + ":base", "--config.env", "NODE_VERSION=20.0.0"],
+                   check=True, capture_output=True, timeout=120)
+    cache = os.environ.get("EDGESHIP_E2E_CACHE") or os.path.join(w.dir, "cache")
+    env = {"XDG_CACHE_HOME": cache, "npm_config_cache": os.path.join(cache, "npm"), "SOURCE_DATE_EPOCH": "1700000000"}
+    sc = dict(AGENT_TIMINGS, devices=[{"id": i, "behavior": b} for i, b in SUCCESS_AGENTS + [("crash", "crash_loop")]])
+    with Double(sc) as hub:
+        w.hub = hub
+        model = os.path.join(SOURCE, "examples", "predictive-maintenance", "model.onnx")
+        ship = ["ship", model, "--solution", os.path.join(w.dir, "sol"), "--runtime", "node-onnxruntime",
+                "--oci-layout", os.path.join(w.dir, "layout"), "--base", "oci:%s:base" % base_dir,
+                "--wait", "--timeout", "20s", "--json"] + FAST
+        for dev in ("old", "slow", "backoff", "plain", "crash"):
+            started = time.monotonic()
+            rc, out, err = w.run(ship + ["--device", dev], env=env, timeout=900)
+            if dev == "crash":
+                took = time.monotonic() - started
+                lines = error_lines(err)
+                expect(rc == 1 and len(lines) == 1 and lines[0].startswith("edgeship: error: ship: step wait: ") and
+                       "crash: module failing: scoring: failed (exit code 139, 20 restarts)" in lines[0],
+                       "ship names the step, the device, the module and its last state", out, err)
+                expect(took < 18, "failed before the timeout (%.1fs)" % took, err)
+                continue
+            expect(rc == 0, "ship --device %s: exit %d" % (dev, rc), out[-3000:], err[-3000:])
+            j = json.loads(out)
+            summary = j["rollout"]["summary"]
+            expect(j["rollout"]["outcome"] == "succeeded" and summary["succeeded"] == 1, "%s succeeded" % dev, out[-2000:])
+            expect(summary["notes"] == [], "no note on a first apply", out[-2000:])
+        rc, out, err = w.run(ship + ["--device", "old"], env=env, timeout=900)
+        j = json.loads(out)
+        notes = j["rollout"]["summary"]["notes"]
+        expect(rc == 0 and len(notes) == 1 and "before 1.2.0" in notes[0], "the old agent's identical manifest", out, err)
+
+
+@case
 def deployment_list_skips_device_configurations():
     # ADM device configurations come back from GET /configurations with "modulesContent": null.
     adm = {"id": "adm1", "schemaVersion": "1.0", "priority": 1, "targetCondition": "tags.env='prod'",
