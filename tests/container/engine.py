@@ -130,10 +130,10 @@ class Client:
 
     def load(self, archive, timeout=600):
         """POST /images/load with a docker-archive (docker save format). Returns the loaded names."""
-        with open(archive, "rb") as f:
-            body = f.read()
-        data = self.call("POST", "/images/load", query={"quiet": "1"}, body=body,
-                         headers={"Content-Type": "application/x-tar"}, timeout=timeout)
+        with open(archive, "rb") as f:  # streamed: archives are hundreds of MB
+            data = self.call("POST", "/images/load", query={"quiet": "1"}, body=f, timeout=timeout,
+                             headers={"Content-Type": "application/x-tar",
+                                      "Content-Length": str(os.fstat(f.fileno()).st_size)})
         errors = self._progress_errors(data)
         if errors:
             raise EngineError(f"load {archive}: {'; '.join(errors)}")
