@@ -149,7 +149,7 @@ void register_build(CLI::App& parent, Context& ctx, Runner<BuildOptions> run) {
                     "Platform to build (repeatable; amd64, arm64v8, amd64.debug…; default: module.json's, without .debug)");
     sub->add_option("--base", opts->base,
                     "Runtime base image: oci:DIR[:TAG], docker-archive:FILE or a registry reference "
-                    "(default: module.json edgeship.baseImage.<platform>)");
+                    "(default: module.json edgeship.baseImage.<platform>, else the runtime's official image)");
     sub->add_option("--model", opts->model, "Serve this .onnx instead of the one in the module's model/ directory");
     auto* push = sub->add_flag("--push", opts->push, "Push the images (and a multi-platform index) to their registry");
     auto* layout = sub->add_option("--oci-layout", opts->oci_layout, "Write the images (and index) into this OCI layout");
@@ -160,6 +160,7 @@ void register_build(CLI::App& parent, Context& ctx, Runner<BuildOptions> run) {
         ->check(CLI::IsMember({"oci", "docker"}))
         ->capture_default_str();
     sub->add_option("--template-dir", opts->template_dir, "Read runtimes/<name>/runtime.json from DIR over the embedded ones");
+    add_image_tool_flags(sub, opts->tools);
     sub->add_flag("--json", opts->json, "Print every image (reference, digest, platform, layers, model, bytes) as JSON");
     add_registry_flags(*sub, opts->registry);
     sub->footer("Examples:\n"
@@ -174,6 +175,29 @@ void register_build(CLI::App& parent, Context& ctx, Runner<BuildOptions> run) {
                 "the registry that holds them. SOURCE_DATE_EPOCH sets every timestamp (default 1970-01-01T00:00:01Z).\n"
                 "Exit codes: 0 built, 1 failure (nothing written or tagged), 2 usage, 4 authentication, 130 interrupted.");
     bind_action(sub, ctx, opts, std::move(run));
+}
+
+void add_image_tool_flags(CLI::App* sub, ImageToolFlags& flags) {
+    sub->add_option("--npm", flags.npm, "npm that installs the node runtime's dependencies layer (setting npm, EDGESHIP_NPM; default npm)");
+    sub->add_option("--pip", flags.pip, "pip that installs the python runtime's dependencies layer (setting pip, EDGESHIP_PIP; default pip3)");
+    sub->add_option("--base-registry", flags.base_registry,
+                    "Registry HOST[:PORT] mirroring the runtimes' official base images (setting base_registry, "
+                    "EDGESHIP_BASE_REGISTRY; default Docker Hub)");
+}
+
+ImageTools resolve_image_tools(const Context& ctx, const ImageToolFlags& flags) {
+    auto pick = [&ctx](const std::string& flag, const char* key, const std::string& fallback) {
+        if (!flag.empty()) {
+            return flag;
+        }
+        auto v = ctx.settings.get(key);
+        return v && !v->empty() ? *v : fallback;
+    };
+    ImageTools t;
+    t.tools.npm = pick(flags.npm, "npm", "npm");
+    t.tools.pip = pick(flags.pip, "pip", "pip3");
+    t.base_registry = pick(flags.base_registry, "base_registry", "");
+    return t;
 }
 
 Result<void> run_build(const BuildOptions& opts, Context& ctx) {
@@ -193,6 +217,11 @@ Result<void> run_build(const BuildOptions& opts, Context& ctx) {
     }
     req.format = opts.format == "docker" ? oci::ManifestFormat::docker : oci::ManifestFormat::oci;
     req.template_dir = opts.template_dir;
+    {
+        auto tools = resolve_image_tools(ctx, opts.tools);
+        req.tools = tools.tools;
+        req.base_registry = tools.base_registry;
+    }
     req.destination = opts.push                  ? imagebuild::ImageDestination::registry
                       : !opts.oci_layout.empty() ? imagebuild::ImageDestination::oci_layout
                                                  : imagebuild::ImageDestination::docker_archive;
@@ -224,6 +253,10 @@ Result<void> run_build(const BuildOptions& opts, Context& ctx) {
     c.on_layers_built = [&ctx](const std::string& module, const imagebuild::ModuleLayers& l) {
         ctx.console.info(module + ": model layer " + l.model.digest.short_str() + " (" + human_bytes(l.model.size) +
                          "), app layer " + l.app.digest.short_str() + " (" + human_bytes(l.app.size) + ")");
+    };
+    c.on_deps_built = [&ctx](const std::string& module, const std::string& platform, const imagebuild::DepsLayer& d) {
+        ctx.console.info(module + " " + platform + ": dependencies layer " + d.blob.digest.short_str() + " (" +
+                         human_bytes(d.blob.size) + (d.from_cache ? ", cached" : ", " + d.tool_version) + ")");
     };
     c.on_pushed = [&ctx](const registry::TransferReport& report) {
         ctx.console.info(transfer_summary(report, TransferDirection::push));

@@ -3,6 +3,7 @@
 // layer, into an OCI layout, a docker-archive or a registry) and `export` (one module as a docker-archive
 // for an air-gapped gateway). Same pattern as commands.hpp. The library is lib/imagebuild.
 
+#include "imagebuild/deps_layer.hpp"
 #include "cli/context.hpp"
 #include "cli/registry_flags.hpp"
 
@@ -14,6 +15,21 @@
 namespace edgeship::cli {
 
 // build -----------------------------------------------------------------------------------------
+/// --npm, --pip, --base-registry: the tools of the dependencies layer and where default bases come
+/// from (settings npm, pip, base_registry: flag > environment > .env > default).
+struct ImageToolFlags {
+    std::string npm;
+    std::string pip;
+    std::string base_registry;
+};
+void add_image_tool_flags(CLI::App* sub, ImageToolFlags& flags);
+/// The resolved tools and base registry for imagebuild::BuildImagesRequest.
+struct ImageTools {
+    imagebuild::DepsTools tools;
+    std::string base_registry;
+};
+ImageTools resolve_image_tools(const Context& ctx, const ImageToolFlags& flags);
+
 struct BuildOptions {
     std::vector<std::string> modules; ///< folders under modules/; empty = all
     std::string solution = ".";
@@ -27,6 +43,7 @@ struct BuildOptions {
     std::string template_dir;
     bool json = false;
     RegistryFlags registry;
+    ImageToolFlags tools;
 };
 void register_build(CLI::App& parent, Context& ctx, Runner<BuildOptions> run);
 Result<void> run_build(const BuildOptions& opts, Context& ctx);
@@ -42,6 +59,7 @@ struct ExportOptions {
     std::string template_dir;
     bool json = false;
     RegistryFlags registry;
+    ImageToolFlags tools;
 };
 void register_export(CLI::App& parent, Context& ctx, Runner<ExportOptions> run);
 Result<void> run_export(const ExportOptions& opts, Context& ctx);

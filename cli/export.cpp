@@ -17,6 +17,7 @@ void register_export(CLI::App& parent, Context& ctx, Runner<ExportOptions> run) 
                     "Runtime base image: oci:DIR[:TAG], docker-archive:FILE or a registry reference "
                     "(default: module.json edgeship.baseImage.<platform>); registry layers are downloaded");
     sub->add_option("--model", opts->model, "Serve this .onnx instead of the one in the module's model/ directory");
+    add_image_tool_flags(sub, opts->tools);
     sub->add_option("--template-dir", opts->template_dir, "Read runtimes/<name>/runtime.json from DIR over the embedded ones");
     sub->add_flag("--json", opts->json, "Print the image (reference, digest, platform, layers, model) as JSON");
     add_registry_flags(*sub, opts->registry);
@@ -41,6 +42,7 @@ Result<void> run_export(const ExportOptions& opts, Context& ctx) {
     b.template_dir = opts.template_dir;
     b.json = opts.json;
     b.registry = opts.registry;
+    b.tools = opts.tools;
     // docker load wants Docker schema 2 types in its config; a docker-archive has no manifest anyway.
     b.format = "docker";
     std::string platform = opts.platform;

@@ -14,7 +14,12 @@ const std::vector<core::SettingDef>& settings_catalog() {
         {"iothub_api_version", "--api-version", {"EDGESHIP_IOTHUB_API_VERSION"}, std::nullopt, "IoT Hub REST api-version", false},
         {"iothub_tier", "", {"EDGESHIP_IOTHUB_TIER"}, "S1", "hub tier for client-side request budgets: F1, S1, S2, S3", false},
         {"iothub_units", "", {"EDGESHIP_IOTHUB_UNITS"}, "1", "hub units for client-side request budgets", false},
-        {"iothub_retry_delay", "", {"EDGESHIP_IOTHUB_RETRY_DELAY"}, "10s", "first retry delay after 429/503/network errors", false},
+        {"iothub_retry_delay", "", {"EDGESHIP_IOTHUB_RETRY_DELAY"}, "10s", "first retry delay after 408/429/500/503 and network errors", false},
+        // The dependencies layer and default bases of build/ship (issue 13, docs/build.md).
+        {"npm", "--npm", {"EDGESHIP_NPM"}, "npm", "npm that installs node-onnxruntime's dependencies layer", false},
+        {"pip", "--pip", {"EDGESHIP_PIP"}, "pip3", "pip that installs python-onnxruntime's dependencies layer", false},
+        {"base_registry", "--base-registry", {"EDGESHIP_BASE_REGISTRY"}, std::nullopt,
+         "registry (HOST[:PORT]) holding the runtimes' official base images instead of Docker Hub", false},
     };
     return defs;
 }

@@ -155,7 +155,8 @@ void register_ship(CLI::App& parent, Context& ctx, Runner<ShipOptions> run) {
     reg->excludes(layout);
     sub->add_option("--base", opts->base,
                     "Base image holding the runtime: REF, oci:DIR[:TAG] or docker-archive:FILE (default: module.json "
-                    "edgeship.baseImage)");
+                    "edgeship.baseImage, else the runtime's official image)");
+    add_image_tool_flags(sub, opts->tools);
     auto* device = sub->add_option("--device,-d", opts->device, "Apply the manifest to this edge device");
     auto* deployment = sub->add_option("--deployment", opts->deployment, "Create this at-scale deployment id");
     device->excludes(deployment);
@@ -260,6 +261,11 @@ Result<void> run_ship(const ShipOptions& opts, Context& ctx) {
     pipeline::ImageActionOptions io;
     io.base = opts.base;
     io.template_dir = opts.template_dir; // runtimes (runtime.json) for the build step, as for scaffolding
+    {
+        auto tools = resolve_image_tools(ctx, opts.tools);
+        io.tools = tools.tools;
+        io.base_registry = tools.base_registry;
+    }
     io.log = ctx.console.logger();
     // One keychain for the run, made on the first connection (after the solution step, so the solution's
     // .env — registry credentials may be set there — is read as build reads it). --username belongs to

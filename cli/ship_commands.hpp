@@ -4,6 +4,7 @@
 // The flags are the union of the commands it chains, bound with their own helpers (conversion flags from
 // convert, registry flags from push/build, IoT Hub flags and waiting from deploy).
 
+#include "cli/build_commands.hpp"
 #include "cli/context.hpp"
 #include "cli/framework_commands.hpp"
 #include "cli/iothub_commands.hpp"
@@ -45,6 +46,7 @@ struct ShipOptions {
     // deploy's flags
     WaitFlags wait;
     HubFlags hub;
+    ImageToolFlags tools;                 ///< --npm, --pip, --base-registry (as build)
 };
 void register_ship(CLI::App& parent, Context& ctx, Runner<ShipOptions> run);
 Result<void> run_ship(const ShipOptions& opts, Context& ctx);

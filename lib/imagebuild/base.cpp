@@ -9,8 +9,29 @@ namespace fs = std::filesystem;
 
 Result<BaseRef> parse_base_ref(std::string_view text) { return oci::ImageSource::parse(text, "base image"); }
 
+Result<std::string> official_base_in(const std::string& official, const std::string& mirror) {
+    if (mirror.empty()) {
+        return official;
+    }
+    EDGESHIP_TRY_ASSIGN(auto ref, oci::Reference::parse(official));
+    if (ref.registry != "docker.io") {
+        return official;
+    }
+    std::string host = mirror;
+    while (!host.empty() && host.back() == '/') {
+        host.pop_back();
+    }
+    auto mirrored = oci::Reference::parse(host + "/" + ref.repository + (ref.tag.empty() ? "" : ":" + ref.tag) +
+                                          (ref.digest ? "@" + ref.digest->str() : ""));
+    if (!mirrored) {
+        return unexpected(std::move(mirrored).error().context("base registry '" + mirror + "'"));
+    }
+    return mirrored->str();
+}
+
 Result<std::string> base_ref_for(const solution::ModuleInfo& module, const std::string& platform,
-                                 const std::optional<std::string>& flag, const RuntimeImage& runtime) {
+                                 const std::optional<std::string>& flag, const RuntimeImage& runtime,
+                                 const std::string& base_registry) {
     if (flag && !flag->empty()) {
         return *flag;
     }
@@ -33,13 +54,15 @@ Result<std::string> base_ref_for(const solution::ModuleInfo& module, const std::
             }
         }
     }
-    std::string need = runtime.requires_text.empty() ? "the runtime" : runtime.requires_text;
-    return unexpected(
-        Error("module " + module.folder + ": no base image for platform " + platform +
-              ": a daemonless build appends layers and cannot run the Dockerfile's RUN steps, so the base must "
-              "already hold " + need)
-            .hint("pass --base REF (oci:DIR[:TAG], docker-archive:FILE or registry/repo:tag), or set "
-                  "\"edgeship\": {\"baseImage\": {\"" + platform + "\": \"REF\"}} in " + module.module_json.string()));
+    const std::string release = platform.substr(0, platform.find('.'));
+    if (auto it = runtime.default_bases.find(release); it != runtime.default_bases.end()) {
+        return official_base_in(it->second, base_registry);
+    }
+    return unexpected(Error("module " + module.folder + ": runtime " + runtime.runtime + " names no base image for platform " +
+                            platform)
+                          .hint("pass --base REF (oci:DIR[:TAG], docker-archive:FILE or registry/repo:tag), or set "
+                                "\"edgeship\": {\"baseImage\": {\"" + platform + "\": \"REF\"}} in " +
+                                module.module_json.string()));
 }
 
 Result<void> check_base_platform(const oci::LocalImage& base, const oci::Platform& wanted, std::string_view name) {

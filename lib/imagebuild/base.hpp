@@ -27,11 +27,17 @@ using BaseRef = oci::ImageSource;
 Result<BaseRef> parse_base_ref(std::string_view text);
 
 /// The base REF text for `module` on `platform` ("amd64", "amd64.debug"): `flag` (--base) when set,
-/// else module.json edgeship.baseImage["<platform>"] (for a debug platform, then the release one).
-/// Without either: an error explaining that the base must already hold the runtime, with a hint
-/// showing both ways to pass it.
+/// else module.json edgeship.baseImage["<platform>"] (for a debug platform, then the release one),
+/// else the runtime's official image for the platform (runtime.json "platforms"), read from
+/// `base_registry` instead of Docker Hub when set. Errors when the runtime names none for the platform.
 Result<std::string> base_ref_for(const solution::ModuleInfo& module, const std::string& platform,
-                                 const std::optional<std::string>& flag, const RuntimeImage& runtime);
+                                 const std::optional<std::string>& flag, const RuntimeImage& runtime,
+                                 const std::string& base_registry = "");
+
+/// `official` ("node:20-bookworm-slim", "arm64v8/node:…") as found in `mirror` (HOST[:PORT]): the same
+/// repository path Docker Hub gives it ("HOST/library/node:20-bookworm-slim"). Only Docker Hub names are
+/// rewritten; `mirror` empty returns `official`.
+Result<std::string> official_base_in(const std::string& official, const std::string& mirror);
 
 /// Reads a local base (oci_layout or docker_archive) for `platform`. Layout blobs are verified (size and
 /// digest) and used in place; archive layers are staged in `staging_dir` (must exist). Errors name the

@@ -121,6 +121,9 @@ Result<BuiltImage> assemble_module_image(const ImageRequest& r) {
         cfg.history = std::move(h);
     }
     cfg.created = created;
+    if (r.deps != nullptr) {
+        cfg.append_layer(r.deps->diff_id, {created, r.deps_text + " # edgeship build: dependencies", "", "", false});
+    }
     // reference/registry.md §8.5: weights below the code, so a code change re-ships (and devices
     // re-pull) only the small app layer, and a new model only the model layer.
     cfg.append_layer(r.layers->model.diff_id,
@@ -175,6 +178,9 @@ Result<BuiltImage> assemble_module_image(const ImageRequest& r) {
                            "", "", true});
 
     std::vector<oci::ImageLayer> layers = base.layers;
+    if (r.deps != nullptr) {
+        layers.push_back(oci::ImageLayer::from_blob(*r.deps, r.format));
+    }
     layers.push_back(oci::ImageLayer::from_blob(r.layers->model, r.format));
     layers.push_back(oci::ImageLayer::from_blob(r.layers->app, r.format));
     std::map<std::string, std::string> annotations;
@@ -197,6 +203,7 @@ Result<BuiltImage> assemble_module_image(const ImageRequest& r) {
     out.image = std::move(*image);
     out.model = src.model;
     out.base_layers = base.layers.size();
+    out.has_deps = r.deps != nullptr;
     return out;
 }
 

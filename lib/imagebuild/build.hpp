@@ -71,6 +71,9 @@ struct ImageRequest {
     const RuntimeImage* runtime = nullptr;
     const ModuleSources* sources = nullptr;
     const ModuleLayers* layers = nullptr;
+    /// The dependencies layer for this platform (runtime.json image.deps), between the base and the model.
+    const oci::LayerBlob* deps = nullptr;
+    std::string deps_text;        ///< what installed it, for the history ("npm ci … (npm 11.1.0)")
     TargetPlatform platform;
     const oci::LocalImage* base = nullptr;
     std::string base_name;        ///< REF as given (errors; org.opencontainers.image.base.name of a registry base)
@@ -85,7 +88,9 @@ struct BuiltImage {
     std::string platform;        ///< "amd64"
     oci::LocalImage image;
     ModelInfo model;
-    std::size_t base_layers = 0; ///< image.layers[0, base_layers) come from the base; then model, then app
+    std::size_t base_layers = 0; ///< image.layers[0, base_layers) come from the base; then deps (if any), model, app
+    bool has_deps = false;
+    std::size_t model_layer() const { return base_layers + (has_deps ? 1 : 0); }
 };
 
 /// Assembles the image of one platform. Errors: a base for another platform, a base config whose

@@ -1,6 +1,8 @@
 #include "imagebuild/build_images.hpp"
 
 #include "imagebuild/base.hpp"
+#include "imagebuild/base_facts.hpp"
+#include "imagebuild/deps_layer.hpp"
 #include "imagebuild/layer_cache.hpp"
 #include "imagebuild/runtime_image.hpp"
 #include "imagebuild/sources.hpp"
@@ -9,7 +11,10 @@
 #include "solution/layout.hpp"
 #include "solution/scaffold.hpp"
 #include "templates/source.hpp"
+#include "core/fs.hpp"
 #include "core/sha256.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -219,7 +224,7 @@ Result<std::vector<ModulePlan>> plan_modules(const BuildImagesRequest& req, cons
             PlannedImage pi;
             EDGESHIP_TRY_ASSIGN(pi.platform, TargetPlatform::parse(p));
             EDGESHIP_TRY_ASSIGN(pi.reference, platform_reference(*m, p, container_tag));
-            auto base_text = base_ref_for(*m, p, req.base, *plan.runtime);
+            auto base_text = base_ref_for(*m, p, req.base, *plan.runtime, req.base_registry);
             if (!base_text) {
                 return unexpected(std::move(base_text).error().context("build"));
             }
@@ -323,12 +328,83 @@ public:
         return &it->second;
     }
 
+    /// What the base holds for `runtime` (docs/build.md, "The base image"): the config's answer when it
+    /// has one, else its layers' file lists, read from disk or (a registry base kept remote) downloaded
+    /// once into the staging directory; remembered per manifest digest in the cache directory.
+    Result<BaseFacts> facts(const PlannedImage& pi, const oci::LocalImage& base, const RuntimeImage& rt) {
+        BaseFacts f = facts_from_config(base.parsed_config, rt.probe);
+        if (!needs_layer_scan(f, rt)) {
+            return f;
+        }
+        const std::string digest = base.manifest.descriptor.digest.hex();
+        const fs::path memo = m_cache.empty() ? fs::path() : m_cache / "base-facts" / (digest + "-" + core::sha256_hex(
+            rt.probe.version_env + "|" + rt.probe.version_dir_regex + "|" + [&] {
+                std::string x;
+                for (const auto& p : rt.probe.files) {
+                    x += p + ",";
+                }
+                return x;
+            }()).substr(0, 16) + ".json");
+        if (!memo.empty()) {
+            if (auto text = core::read_file(memo)) {
+                auto j = nlohmann::json::parse(*text, nullptr, false);
+                if (j.is_object()) {
+                    BaseFacts c;
+                    c.scanned = true;
+                    c.has_runtime = j.value("has_runtime", false);
+                    c.runtime_version = j.value("runtime_version", "");
+                    c.language_version = j.value("language_version", "");
+                    for (const auto& u : j.value("users", nlohmann::json::array())) {
+                        if (u.is_string()) {
+                            c.users.insert(u.get<std::string>());
+                        }
+                    }
+                    return c;
+                }
+            }
+        }
+        const bool local = std::all_of(base.layers.begin(), base.layers.end(), [](const auto& l) { return !l.path.empty(); });
+        BaseFacts scanned;
+        if (local) {
+            EDGESHIP_TRY_ASSIGN(scanned, scan_base_layers(base, rt.probe, m_c.cancel));
+        } else {
+            const fs::path dir = next_dir();
+            EDGESHIP_TRY_ASSIGN(auto layout, oci::OciLayout::create(dir));
+            EDGESHIP_TRY_ASSIGN(auto* reg, registry_for(m_c, pi.base.reference.api_host()));
+            auto hooks = begin_transfer(m_c, TransferDirection::pull);
+            auto pulled = reg->pull_to_layout(pi.base.reference, layout, pi.platform.platform, "base", hooks.events);
+            end_transfer(hooks);
+            if (!pulled) {
+                return unexpected(std::move(pulled).error().context("base image " + pi.base_text + ": reading its files"));
+            }
+            EDGESHIP_TRY_ASSIGN(auto reopened, oci::OciLayout::open(dir));
+            oci::LoadOptions lo;
+            lo.platform = pi.platform.platform;
+            EDGESHIP_TRY_ASSIGN(auto full, reopened.load_image("base", lo));
+            EDGESHIP_TRY_ASSIGN(scanned, scan_base_layers(full, rt.probe, m_c.cancel));
+        }
+        if (!memo.empty()) {
+            nlohmann::json j;
+            j["has_runtime"] = scanned.has_runtime;
+            j["runtime_version"] = scanned.runtime_version;
+            j["language_version"] = scanned.language_version;
+            j["users"] = scanned.users;
+            std::error_code ec;
+            fs::create_directories(memo.parent_path(), ec);
+            (void)core::write_file_atomic(memo, j.dump() + "\n");
+        }
+        return scanned;
+    }
+
+    void set_cache(fs::path dir) { m_cache = std::move(dir); }
+
 private:
     fs::path next_dir() { return m_staging / ("base-" + std::to_string(m_count++)); }
 
     const BuildImagesRequest& m_req;
     const BuildCollaborators& m_c;
     fs::path m_staging;
+    fs::path m_cache;
     std::map<std::string, oci::LocalImage> m_bases;
     std::size_t m_count = 0;
 };
@@ -339,7 +415,10 @@ const char* layer_role(const BuiltImage& b, std::size_t i) {
     if (i < b.base_layers) {
         return "base";
     }
-    return i == b.base_layers ? "model" : "app";
+    if (b.has_deps && i == b.base_layers) {
+        return "deps";
+    }
+    return i == b.model_layer() ? "model" : "app";
 }
 
 void account_streamed(registry::TransferReport& report, const registry::BlobResult& streamed) {
@@ -377,16 +456,47 @@ Result<BuiltImages> build_images(const BuildImagesRequest& req, const BuildColla
     const fs::path blobs = staging->dir() / "blobs";
     BaseResolver bases(req, c, staging->dir());
 
-    // Every base is resolved (read, verified, or its manifest fetched) before any layer is built.
+    const fs::path edgeship_cache = layer_cache_dir(req.environment).parent_path(); // …/edgeship ("" without HOME)
+    if (!edgeship_cache.empty()) {
+        bases.set_cache(edgeship_cache);
+    }
+
+    // Every base is resolved (read, verified, or its manifest fetched) and checked for the runtime
+    // before any layer is built.
     std::vector<std::vector<const oci::LocalImage*>> plan_bases;
+    std::vector<std::vector<BaseFacts>> plan_facts;
     for (const auto& plan : plans) {
         plan_bases.emplace_back();
+        plan_facts.emplace_back();
         for (const auto& pi : plan.images) {
+            const std::string where = "build " + plan.module->folder + " " + pi.platform.name;
             auto base = bases.resolve(pi);
             if (!base) {
-                return unexpected(std::move(base).error().context("build " + plan.module->folder + " " + pi.platform.name));
+                return unexpected(std::move(base).error().context(where));
+            }
+            const RuntimeImage& rt = *plan.runtime;
+            auto facts = bases.facts(pi, **base, rt);
+            if (!facts) {
+                return unexpected(std::move(facts).error().context(where));
+            }
+            const bool probe_defined = !rt.probe.version_env.empty() || !rt.probe.files.empty();
+            if (probe_defined && !facts->has_runtime) {
+                std::string files;
+                for (const auto& f : rt.probe.files) {
+                    files += (files.empty() ? "/" : ", /") + f;
+                }
+                return unexpected(Error(where + ": base image " + pi.base_text + " has no " + rt.language + " runtime (no " +
+                                        rt.probe.version_env + " in its Env, none of " + files + " in its layers)")
+                                      .hint("a daemonless build adds layers and cannot install the runtime: use the "
+                                            "runtime's official image (drop --base) or a base that holds " + rt.language));
+            }
+            if (facts->scanned && !user_resolvable(rt.user, *facts)) {
+                return unexpected(Error(where + ": base image " + pi.base_text + " has no user '" + rt.user +
+                                        "' (not in its /etc/passwd), which the " + rt.runtime + " runtime runs as")
+                                      .hint("use a base that has the user, or a numeric user in the runtime's image.user"));
             }
             plan_bases.back().push_back(*base);
+            plan_facts.back().push_back(std::move(*facts));
         }
     }
 
@@ -407,6 +517,41 @@ Result<BuiltImages> build_images(const BuildImagesRequest& req, const BuildColla
         lo.source_date_epoch = req.source_date_epoch;
         lo.blob.sync = false; // the staging directory is discarded on failure; the layout write syncs index.json
         lo.blob.cancel = c.cancel;
+        // The dependencies layer of each platform (one per OCI platform: amd64 and amd64.debug share it),
+        // first: a missing tool or a package without a build fails before the large model layer is read.
+        std::map<std::string, DepsLayer> deps_by_platform;
+        if (plan.runtime->deps) {
+            for (std::size_t n = 0; n < plan.images.size(); ++n) {
+                const auto& pi = plan.images[n];
+                const std::string pkey = pi.platform.platform.str();
+                if (deps_by_platform.count(pkey) != 0) {
+                    continue;
+                }
+                EDGESHIP_TRY(check_cancel(c));
+                DepsLayerRequest dr;
+                dr.recipe = &*plan.runtime->deps;
+                dr.runtime = plan.runtime->runtime;
+                dr.context = sources->context;
+                dr.platform = pi.platform.platform;
+                dr.python_version = plan_facts[k][n].language_version;
+                dr.tools = req.tools;
+                dr.environment = req.environment;
+                dr.layer = lo;
+                dr.cache_dir = edgeship_cache.empty() ? fs::path() : edgeship_cache / "deps";
+                dr.blobs_dir = blobs;
+                dr.scratch_parent = staging->dir();
+                dr.log = c.log;
+                dr.cancel = c.cancel;
+                auto deps = build_deps_layer(dr);
+                if (!deps) {
+                    return unexpected(std::move(deps).error().context("build " + m.folder + " " + pi.platform.name));
+                }
+                if (c.on_deps_built) {
+                    c.on_deps_built(m.folder, pi.platform.name, *deps);
+                }
+                deps_by_platform.emplace(pkey, std::move(*deps));
+            }
+        }
         oci::LayerOptions model_lo = lo;
         std::optional<oci::LayerBlob> cached_model;
         std::unique_ptr<ModelStream> stream;
@@ -514,6 +659,15 @@ Result<BuiltImages> build_images(const BuildImagesRequest& req, const BuildColla
             ir.runtime = plan.runtime;
             ir.sources = &*sources;
             ir.layers = &*layers;
+            if (auto d = deps_by_platform.find(pi.platform.platform.str()); d != deps_by_platform.end()) {
+                ir.deps = &d->second.blob;
+                const auto& recipe = *plan.runtime->deps;
+                ir.deps_text = recipe.tool == "npm"
+                                   ? "RUN npm ci --omit=dev --ignore-scripts --os=" + pi.platform.platform.os + " --cpu=" +
+                                         npm_cpu(pi.platform.platform) + " (" + d->second.tool_version + ") -> " + recipe.to
+                                   : "RUN pip install --only-binary=:all: --python-version " +
+                                         plan_facts[k][n].language_version + " (" + d->second.tool_version + ") -> " + recipe.to;
+            }
             ir.platform = pi.platform;
             ir.base = plan_bases[k][n];
             ir.base_name = pi.base_text;
@@ -527,7 +681,7 @@ Result<BuiltImages> build_images(const BuildImagesRequest& req, const BuildColla
                 return unexpected(std::move(built).error().context("build " + m.folder));
             }
             if (!model_source.empty()) {
-                built->image.layers[built->base_layers].source_repository = model_source; // HEAD-checked at push
+                built->image.layers[built->model_layer()].source_repository = model_source; // HEAD-checked at push
             }
             BuiltImageOutput o;
             for (std::size_t i = 0; i < built->image.layers.size(); ++i) {

@@ -18,6 +18,7 @@
 #include "core/log.hpp"
 #include "core/result.hpp"
 #include "imagebuild/build.hpp"
+#include "imagebuild/deps_layer.hpp"
 #include "oci/image.hpp"
 #include "oci/reference.hpp"
 #include "registry/client.hpp"
@@ -44,7 +45,11 @@ struct BuildImagesRequest {
     std::filesystem::path solution = ".";
     std::vector<std::string> modules;       ///< folders under MODULES_PATH; empty = all, in solution order
     std::vector<std::string> platforms;     ///< empty = each module.json's platforms without ".debug" ones
-    std::optional<std::string> base;        ///< --base REF for every module/platform; else module.json's
+    std::optional<std::string> base;        ///< --base REF for every module/platform; else module.json's, else the runtime's official image
+    /// Where the runtime's official base images are read from instead of Docker Hub (a mirror holding
+    /// the same names: HOST[:PORT], --base-registry / setting base_registry). Empty: docker.io.
+    std::string base_registry;
+    DepsTools tools;                        ///< npm / pip for the dependencies layer
     std::optional<std::filesystem::path> model; ///< serve this .onnx instead of the module's
     oci::ManifestFormat format = oci::ManifestFormat::oci;
     std::string template_dir;               ///< runtimes/<name>/runtime.json over the embedded ones ("" = embedded)
@@ -69,7 +74,7 @@ struct TransferHooks {
 struct BuiltImageOutput {
     BuiltImage built;                          ///< module folder, platform name, the image, model info
     oci::Reference reference;                  ///< repo:version[-CONTAINER_TAG]-platform
-    std::vector<std::string> layer_roles;      ///< per layer: "base", "model" or "app"
+    std::vector<std::string> layer_roles;      ///< per layer: "base", "deps", "model" or "app"
     std::optional<registry::TransferReport> transfer; ///< set once pushed (streamed model layer counted as uploaded)
     std::optional<registry::BlobResult> streamed_model; ///< the model layer uploaded while it was built
 };
@@ -105,6 +110,8 @@ struct BuildCollaborators {
     core::Logger log;
     /// Progress of one transfer (a base pull, an image push, an index push). Empty: no events.
     std::function<TransferHooks(TransferDirection)> transfer;
+    /// Called once a platform's dependencies layer is ready (built, or found in the cache).
+    std::function<void(const std::string& module, const std::string& platform, const DepsLayer& deps)> on_deps_built;
     /// Called once a module's model and app layers are built (before its images are assembled).
     std::function<void(const std::string& module, const ModuleLayers& layers)> on_layers_built;
     /// Called after each image or index push with the final report.
@@ -137,7 +144,7 @@ Result<registry::TransferReport> push_built_index(BuiltIndexOutput& index, const
 /// present and counted it as skipped).
 void account_streamed(registry::TransferReport& report, const registry::BlobResult& streamed);
 
-/// "base", "model" or "app" for layer `i` of `image`.
+/// "base", "deps", "model" or "app" for layer `i` of `image`.
 const char* layer_role(const BuiltImage& image, std::size_t i);
 
 } // namespace edgeship::imagebuild

@@ -165,6 +165,49 @@ Result<RuntimeImage> parse_runtime_image(std::string_view runtime_json, std::str
         return fail(p.what + ": image.copy: exactly one rule must have \"layer\": \"model\" (found " +
                     std::to_string(models) + ")");
     }
+    if (im.contains("deps")) {
+        const auto& d = im["deps"];
+        if (!d.is_object()) {
+            return fail(p.what + ": image.deps: must be an object");
+        }
+        DepsRecipe deps;
+        EDGESHIP_TRY_ASSIGN(deps.tool, p.string_at(d, "tool", "image.deps", true));
+        if (deps.tool != "npm" && deps.tool != "pip") {
+            return fail(p.what + ": image.deps.tool: must be \"npm\" or \"pip\"");
+        }
+        EDGESHIP_TRY_ASSIGN(deps.files, p.strings_at(d, "files", "image.deps"));
+        if (deps.files.empty()) {
+            return fail(p.what + ": image.deps.files: missing (the files that define the dependencies)");
+        }
+        for (const auto& f : deps.files) {
+            if (f.empty() || f.front() == '/' || f.find("..") != std::string::npos) {
+                return fail(p.what + ": image.deps.files: '" + f + "' must be a path inside the module");
+            }
+        }
+        EDGESHIP_TRY_ASSIGN(deps.to, p.string_at(d, "to", "image.deps", true));
+        if (deps.to.size() < 2 || deps.to.front() != '/') {
+            return fail(p.what + ": image.deps.to: must be an absolute directory in the image");
+        }
+        EDGESHIP_TRY_ASSIGN(deps.platform_dirs, p.strings_at(d, "platform_dirs", "image.deps"));
+        EDGESHIP_TRY_ASSIGN(deps.pip_platform, p.string_at(d, "pip_platform", "image.deps", deps.tool == "pip"));
+        r.deps = std::move(deps);
+    }
+    if (im.contains("runtime_probe")) {
+        const auto& rp = im["runtime_probe"];
+        if (!rp.is_object()) {
+            return fail(p.what + ": image.runtime_probe: must be an object");
+        }
+        EDGESHIP_TRY_ASSIGN(r.probe.version_env, p.string_at(rp, "version_env", "image.runtime_probe", false));
+        EDGESHIP_TRY_ASSIGN(r.probe.files, p.strings_at(rp, "files", "image.runtime_probe"));
+        EDGESHIP_TRY_ASSIGN(r.probe.version_dir_regex, p.string_at(rp, "version_dir_regex", "image.runtime_probe", false));
+    }
+    if (j.contains("platforms") && j["platforms"].is_object()) {
+        for (const auto& [name, v] : j["platforms"].items()) {
+            if (v.is_object() && v.contains("base_image") && v["base_image"].is_string()) {
+                r.default_bases[name] = v["base_image"].get<std::string>();
+            }
+        }
+    }
     if (im.contains("debug")) {
         if (!im["debug"].is_object()) {
             return fail(p.what + ": image.debug: must be an object");

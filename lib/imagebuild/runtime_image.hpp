@@ -7,6 +7,8 @@
 #include "core/result.hpp"
 #include "solution/layout.hpp"
 
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,6 +22,29 @@ struct CopyRule {
     std::string from;
     std::string to;
     bool model = false; ///< "layer": "model" — goes into the separate model layer
+};
+
+/// The runtime's dependencies, installed by build itself into a layer of their own (between the base and
+/// the model: they change less often than either), so the base needs only the language runtime.
+/// runtime.json "image": {"deps": {...}}.
+struct DepsRecipe {
+    std::string tool;               ///< "npm" (npm ci from the lockfile) or "pip" (wheels only, --target)
+    std::vector<std::string> files; ///< context-relative files that define the dependencies: the cache key
+    std::string to;                 ///< absolute directory in the image ("/app/node_modules")
+    /// npm: directories (globs relative to node_modules) laid out as <os>/<cpu>/ that ship prebuilt
+    /// binaries for every platform; only the target's own <os>/<cpu> is kept in the layer.
+    std::vector<std::string> platform_dirs;
+    /// pip: the wheel platform tag, "{arch}" replaced by x86_64 / aarch64 (e.g. manylinux_2_36_{arch}).
+    std::string pip_platform;
+};
+
+/// How to tell that a base image holds the language runtime: a config Env naming its version (set by
+/// the official images), else one of `files` in its layers. `version_dirs` (regex over layer paths with
+/// one capture group) gives the language version when the Env does not (pip needs X.Y).
+struct RuntimeProbe {
+    std::string version_env;            ///< "NODE_VERSION", "PYTHON_VERSION"
+    std::vector<std::string> files;     ///< "usr/bin/node", "usr/local/bin/node"
+    std::string version_dir_regex;      ///< "^usr/(?:local/)?lib/python(3\\.[0-9]+)/"
 };
 
 /// Container settings of one flavour (release or debug).
@@ -38,6 +63,10 @@ struct RuntimeImage {
     std::string workdir;
     std::string user;
     std::vector<CopyRule> copy;
+    std::optional<DepsRecipe> deps;       ///< image.deps
+    RuntimeProbe probe;                   ///< image.runtime_probe
+    /// The official base image per platform ("node:20-bookworm-slim"): runtime.json "platforms".
+    std::map<std::string, std::string> default_bases;
     ImageSettings release;
     /// Debug flavour ("<platform>.debug"): release settings with these env overrides, expose and cmd.
     bool has_debug = false;

@@ -65,6 +65,8 @@ Result<std::vector<ShipImage>> build_images(const BuildRequest& req, const ShipO
         br.base = req.base;
     }
     br.template_dir = o.template_dir;
+    br.tools = o.tools;
+    br.base_registry = o.base_registry;
     if (options.image_target == ImageTarget::registry) {
         br.destination = imagebuild::ImageDestination::registry;
     } else {

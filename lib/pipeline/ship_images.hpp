@@ -8,6 +8,7 @@
 // new model uploads only the model layer) and, after the last one, the index; or writes them into an OCI
 // image layout (--oci-layout).
 
+#include "imagebuild/deps_layer.hpp"
 #include "core/log.hpp"
 #include "pipeline/ship.hpp"
 #include "registry/client.hpp"
@@ -21,6 +22,8 @@ namespace edgeship::pipeline {
 struct ImageActionOptions {
     std::string base;         ///< --base (REF, oci:DIR[:TAG], docker-archive:FILE); "" = module.json's
     std::string template_dir; ///< runtimes are read from the templates ("" = embedded)
+    imagebuild::DepsTools tools;  ///< npm / pip for the dependencies layer
+    std::string base_registry;    ///< mirror of the runtimes' official bases ("" = Docker Hub)
     /// The client for a registry host (the push target, or a base image's registry), kept by the caller
     /// for the run (registry::Clients: each host's own credential). Called lazily.
     std::function<Result<registry::Registry*>(const std::string& host)> registry_for;

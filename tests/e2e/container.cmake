@@ -12,7 +12,8 @@
 #                                  registry) → pull + load the export → create from the generated manifest
 #                                  → /score parity with XGBoost, scikit-learn and PyTorch
 set(_container_dir "${PROJECT_SOURCE_DIR}/tests/container")
-set(_container_env "${EDGESHIP_TEST_ENV};EDGESHIP_EXE=${EDGESHIP_EXE}")
+# The real npm and pip (EDGESHIP_TEST_ENV names stand-ins): these tests prove the dependencies layer.
+set(_container_env "${EDGESHIP_TEST_ENV};EDGESHIP_EXE=${EDGESHIP_EXE};EDGESHIP_NPM=npm;EDGESHIP_PIP=pip3")
 
 add_test(NAME e2e.container.engine_selftest COMMAND /usr/bin/python3 "${_container_dir}/engine_selftest.py")
 set_tests_properties(e2e.container.engine_selftest PROPERTIES

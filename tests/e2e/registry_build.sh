@@ -18,8 +18,8 @@ step "scaffold the example solution and make busybox base images (amd64, arm64)"
 "$ES" init "$WORK/pm" --module scoring --model "$MODEL" --platforms amd64,arm64v8 > /dev/null
 make_base "$WORK/base" amd64 amd64 > /dev/null
 make_base "$WORK/base" arm64 arm64 > /dev/null
-step "bad input: no base image for a platform -> exit 1, error + hint, nothing written"
-expect_exit 1 --err "^edgeship: error: build: module scoring: no base image for platform amd64: a daemonless build appends layers and cannot run the Dockerfile's RUN steps" --lines 2 \
+step "no base given: the runtime's official image, read from the base registry (unreachable here) -> exit 1, nothing written"
+EDGESHIP_BASE_REGISTRY=127.0.0.1:1 expect_exit 1 --err "^edgeship: error: build scoring amd64: base image 127.0.0.1:1/library/python:3.11-slim-bookworm: " \
   "$ES" build --solution "$WORK/pm" --oci-layout "$WORK/never"
 assert_file_absent "$WORK/never" "layout after a failed build"
 MJ="$WORK/pm/modules/scoring/module.json"
@@ -50,17 +50,23 @@ assert_eq "$(jget "$WORK/inspect.json" 'd["Labels"]["com.edgeship.model.sha256"]
 assert_eq "$(jget "$WORK/inspect.json" 'd["Labels"]["org.opencontainers.image.version"]')" 0.0.1 "version label"
 assert_eq "$(jget "$WORK/inspect.json" 'd["Created"]')" "2023-11-14T22:13:20Z" "Created"
 assert_eq "$(jget "$WORK/inspect.json" '[e for e in d["Env"] if e.startswith("MODEL_PATH=")][0]')" "MODEL_PATH=/app/model/model.onnx" "Env"
-assert_eq "$(jget "$WORK/inspect.json" 'len(d["Layers"])')" 3 "layers (busybox + model + app)"
+assert_eq "$(jget "$WORK/inspect.json" 'len(d["Layers"])')" 4 "layers (busybox + deps + model + app)"
+assert_eq "$(jget "$WORK/build1.json" '[l["role"] for l in d["images"][0]["layers"]]')" '["base", "deps", "model", "app"]' "layer roles"
 sk_inspect --config "oci:$WORK/out:0.0.1-amd64" > "$WORK/config.json"
-assert_eq "$(jget "$WORK/config.json" 'd["config"]["Cmd"]')" '["python", "-m", "app.main"]' "Cmd"
+assert_eq "$(jget "$WORK/config.json" 'd["config"]["Cmd"]')" '["python3", "-m", "app.main"]' "Cmd"
+assert_eq "$(jget "$WORK/config.json" '[e for e in d["config"]["Env"] if e.startswith("PYTHONPATH=")][0]')" "PYTHONPATH=/app/site-packages" "deps on PYTHONPATH"
 assert_eq "$(jget "$WORK/config.json" 'd["config"]["WorkingDir"]')" /app "WorkingDir"
 assert_eq "$(jget "$WORK/config.json" 'd["config"]["User"]')" 10001 "User"
 assert_eq "$(jget "$WORK/config.json" 'sorted(d["config"]["ExposedPorts"])')" '["8080/tcp"]' "ExposedPorts"
 sk_inspect --raw "oci:$WORK/out:0.0.1" > "$WORK/index.json"
 assert_eq "$(jget "$WORK/index.json" '[m["platform"]["architecture"] for m in d["manifests"]]')" '["amd64", "arm64"]' "index platforms"
 step "the model and app layers hold what the Dockerfile copies (GNU tar)"
-model_layer=$(jget "$WORK/build1.json" 'd["images"][0]["layers"][1]["digest"]' | cut -d: -f2)
-app_layer=$(jget "$WORK/build1.json" 'd["images"][0]["layers"][2]["digest"]' | cut -d: -f2)
+model_layer=$(jget "$WORK/build1.json" 'd["images"][0]["layers"][2]["digest"]' | cut -d: -f2)
+app_layer=$(jget "$WORK/build1.json" 'd["images"][0]["layers"][3]["digest"]' | cut -d: -f2)
+deps_layer=$(jget "$WORK/build1.json" 'd["images"][0]["layers"][1]["digest"]' | cut -d: -f2)
+# the stand-in pip (tests/tools/fake-deps) installed for linux/amd64 into /app/site-packages
+tar -xzOf "$WORK/out/blobs/sha256/$deps_layer" app/site-packages/fakepkg/args | grep -q -- '--platform manylinux_2_36_x86_64 --python-version 3.11 --implementation cp --only-binary=:all:' ||
+  fail "deps layer: pip was not asked for cp3.11 manylinux x86_64 wheels only"
 assert_eq "$(tar -tzf "$WORK/out/blobs/sha256/$model_layer" | tr '\n' ' ')" "app/ app/model/ app/model/model.onnx " "model layer"
 tar -tzf "$WORK/out/blobs/sha256/$app_layer" | grep -x 'app/app/main.py' >/dev/null || fail "app layer lacks app/app/main.py"
 tar -tzf "$WORK/out/blobs/sha256/$app_layer" | grep 'module.json\|Dockerfile' >/dev/null && fail "app layer holds ignored files"
@@ -109,11 +115,12 @@ posts_before=$(reg_log_count '"POST /v2/scoring/blobs/uploads/')
 expect_exit 0 "$ES" build scoring --solution "$WORK/pm" --platform amd64 --base "$REG_ADDR/runtime/busybox:1" \
   --model "$WORK/retrained.onnx" --push --plain-http --json
 cp "$LAST_OUT" "$WORK/push3.json"
-new_model=$(jget "$WORK/push3.json" 'd["images"][0]["layers"][1]["size"]')
+new_model=$(jget "$WORK/push3.json" 'd["images"][0]["layers"][2]["size"]')
 uploaded=$(jget "$WORK/push3.json" 'd["images"][0]["bytes_uploaded"]')
 [ "$uploaded" -ge "$new_model" ] && [ "$uploaded" -le $((new_model + 65536)) ] ||
   fail "bytes uploaded $uploaded, expected the model layer ($new_model) + at most 64 KiB"
-assert_eq "$(jget "$WORK/push3.json" 'd["images"][0]["layers"][2]["digest"]')" "$(jget "$WORK/push2.json" 'd["images"][0]["layers"][2]["digest"]')" "app layer unchanged"
+assert_eq "$(jget "$WORK/push3.json" 'd["images"][0]["layers"][3]["digest"]')" "$(jget "$WORK/push2.json" 'd["images"][0]["layers"][3]["digest"]')" "app layer unchanged"
+assert_eq "$(jget "$WORK/push3.json" 'd["images"][0]["layers"][1]["digest"]')" "$(jget "$WORK/push2.json" 'd["images"][0]["layers"][1]["digest"]')" "deps layer unchanged (not rebuilt, not uploaded)"
 assert_eq "$(( $(reg_log_count '"POST /v2/scoring/blobs/uploads/') - posts_before ))" 2 "uploads (model layer + config)"
 assert_eq "$(sk_inspect "docker://$REG_ADDR/scoring:0.0.1-amd64" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["Labels"]["com.edgeship.model.sha256"])')" \
   "$(sha256sum "$WORK/retrained.onnx" | cut -d' ' -f1)" "model label after the retrain"
@@ -138,11 +145,11 @@ unset CONTAINER_REGISTRY_SERVER
 expect_exit 0 "$ES" export scoring --solution "$WORK/pm" --archive "$WORK/scoring.tar" --platform amd64 --json
 sk_inspect "docker-archive:$WORK/scoring.tar" > "$WORK/archive.json"
 assert_eq "$(jget "$WORK/archive.json" 'd["Labels"]["com.edgeship.model.sha256"]')" "$model_sha" "archive model label"
-assert_eq "$(jget "$WORK/archive.json" 'len(d["Layers"])')" 3 "archive layers"
+assert_eq "$(jget "$WORK/archive.json" 'len(d["Layers"])')" 4 "archive layers (base, deps, model, app)"
 tar -xOf "$WORK/scoring.tar" manifest.json > "$WORK/archive-manifest.json"
 assert_eq "$(jget "$WORK/archive-manifest.json" 'd[0]["RepoTags"]')" '["localhost:5000/scoring:0.0.1-amd64"]' "RepoTags"
 members=$(tar -tf "$WORK/scoring.tar" | sort | tr '\n' ' ')
-assert_match "$members" '^([0-9a-f]{64}\.json |[0-9a-f]{64}\.tar ){4}manifest\.json $' "archive members"
+assert_match "$members" '^([0-9a-f]{64}\.json |[0-9a-f]{64}\.tar ){5}manifest\.json $' "archive members"
 expect_exit 2 --err "holds one image" "$ES" build --solution "$WORK/pm" --archive "$WORK/two.tar"
 assert_file_absent "$WORK/two.tar" "archive after a refused build"
 step "ok"

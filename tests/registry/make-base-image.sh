@@ -44,9 +44,13 @@ chmod 644 "$root/etc/passwd" "$root/etc/group"
 find "$root" -exec touch -h -d "@$epoch" {} +
 umoci repack --history.created "$created" --history.created_by "edgeship test base: busybox" \
   --image "$out:$tag" "$work/bundle"
+# PYTHON_VERSION / NODE_VERSION declare the runtimes as the official python and node images do, so
+# build's runtime check (docs/build.md, "The base image") accepts this stand-in: the registry tests move
+# images, they never run the module in it (tests/container runs real runtimes).
 umoci config --image "$out:$tag" --created "$created" --history.created "$created" \
   --history.created_by "edgeship test base: config" --os linux --architecture "$arch" \
   --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  --config.env PYTHON_VERSION=3.11.9 --config.env NODE_VERSION=20.18.0 \
   --config.cmd /bin/sh --config.workingdir /
 umoci gc --layout "$out"
 # The digest of the tag as index.json records it.

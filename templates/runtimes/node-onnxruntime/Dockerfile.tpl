@@ -3,8 +3,8 @@
 # onnxruntime-node's optional GPU download) and only node_modules is copied into the final image.
 FROM {{BASE_IMAGE}} AS deps
 WORKDIR /build
-COPY package.json ./
-RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM {{BASE_IMAGE}}
 ENV NODE_ENV=production \

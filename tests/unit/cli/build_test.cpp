@@ -64,6 +64,9 @@ protected:
         base = "oci:" + (dir / "base").string() + ":3.11";
     }
     int run_cli(const std::vector<std::string>& args, FakeIo& fake, core::Environment env = {}) {
+        for (const auto& [k, v] : test::fake_tools_env(dir / "tools")) {
+            env.emplace(k, v); // the test's own values win
+        }
         return run(args, fake.io, std::move(env));
     }
     TempDir dir;
@@ -108,9 +111,10 @@ TEST_F(BuildRun, JsonContainerTagAndSourceDateEpoch) {
     EXPECT_EQ(i["reference"], "localhost:5000/scoring:0.0.1-ci7-arm64v8");
     EXPECT_EQ(i["platform"], "arm64v8");
     EXPECT_EQ(i["module"], "scoring");
-    ASSERT_EQ(i["layers"].size(), 4u);
-    EXPECT_EQ(i["layers"][2]["role"], "model");
-    EXPECT_EQ(i["layers"][3]["role"], "app");
+    ASSERT_EQ(i["layers"].size(), 5u);
+    EXPECT_EQ(i["layers"][2]["role"], "deps");
+    EXPECT_EQ(i["layers"][3]["role"], "model");
+    EXPECT_EQ(i["layers"][4]["role"], "app");
     EXPECT_EQ(i["model"]["file"], "model.onnx");
     EXPECT_EQ(i["model"]["sha256"], core::sha256_file(test::example_model()).value());
     EXPECT_EQ(j["indexes"].size(), 0u);
@@ -154,8 +158,8 @@ TEST_F(BuildRun, ArchiveAndExportAreLoadableDockerArchives) {
     fs::create_directories(dir / "stage");
     auto read = oci::read_docker_archive(dir / "scoring.tar", dir / "stage").value();
     EXPECT_EQ(read.repo_tags, (std::vector<std::string>{"localhost:5000/scoring:0.0.1-amd64"}));
-    EXPECT_EQ(read.image.layers.size(), 4u);
-    EXPECT_EQ(read.image.parsed_config.config.cmd, (std::vector<std::string>{"python", "-m", "app.main"}));
+    EXPECT_EQ(read.image.layers.size(), 5u);
+    EXPECT_EQ(read.image.parsed_config.config.cmd, (std::vector<std::string>{"python3", "-m", "app.main"}));
 
     FakeIo two;
     rc = run_cli({"build", "--solution", sol.string(), "--base", base, "--archive", (dir / "both.tar").string()}, two);
@@ -203,13 +207,35 @@ TEST_F(BuildRun, BadInputsWriteNothing) {
     expect_fail({"build", "--solution", s, "--platform", "arm32v7", "--base", base, "--oci-layout", o}, 1,
                 "edgeship: error: build scoring: " + s + "/modules/scoring/module.json has no platform 'arm32v7' (has: "
                 "amd64, amd64.debug, arm64v8)\n");
-    expect_fail({"build", "--solution", s, "--oci-layout", o}, 1,
-                "edgeship: error: build: module scoring: no base image for platform amd64: a daemonless build appends "
-                "layers and cannot run the Dockerfile's RUN steps, so the base must already hold python3 with the packages "
-                "of requirements.txt (onnxruntime, numpy) installed, e.g. the Dockerfile's first stage (pip install "
-                "--prefix=/install, copied to /usr/local) built once and pushed\n"
-                "hint: pass --base REF (oci:DIR[:TAG], docker-archive:FILE or registry/repo:tag), or set \"edgeship\": "
-                "{\"baseImage\": {\"amd64\": \"REF\"}} in " + s + "/modules/scoring/module.json\n");
+    // a base without the runtime (no PYTHON_VERSION, no python3 in its layers)
+    test::make_base_layout(dir / "bare", {"amd64"}, "1", /*with_runtime=*/false);
+    expect_fail({"build", "--solution", s, "--platform", "amd64", "--base", "oci:" + (dir / "bare").string() + ":1",
+                 "--oci-layout", o},
+                1,
+                "edgeship: error: build scoring amd64: base image oci:" + (dir / "bare").string() +
+                    ":1 has no python runtime (no PYTHON_VERSION in its Env, none of /usr/local/bin/python3, "
+                    "/usr/bin/python3 in its layers)\n"
+                    "hint: a daemonless build adds layers and cannot install the runtime: use the runtime's official image "
+                    "(drop --base) or a base that holds python\n");
+    // pip has no wheel for the platform: one line naming the package, platform and Python; nothing written
+    {
+        FakeIo fake;
+        auto env = test::fake_tools_env(dir / "failing-tools",
+                                        "ERROR: No matching distribution found for onnxruntime==1.20.1");
+        int rc = run_cli({"build", "--solution", s, "--platform", "arm64v8", "--base", base, "--oci-layout", o}, fake, env);
+        EXPECT_EQ(rc, 1);
+        EXPECT_EQ(fake.err.str().substr(0, fake.err.str().find('\n')),
+                  "edgeship: error: build scoring arm64v8: dependencies layer (python-onnxruntime, linux/arm64/v8): pip install: "
+                  "no wheel of onnxruntime==1.20.1 for CPython 3.11 on linux/arm64/v8");
+        EXPECT_FALSE(fs::exists(out));
+    }
+    // no pip at all
+    expect_fail({"build", "--solution", s, "--platform", "amd64", "--base", base, "--oci-layout", o, "--pip",
+                 (dir / "no-such-pip").string()},
+                1,
+                "edgeship: error: build scoring amd64: dependencies layer (python-onnxruntime, linux/amd64): pip not found ('" +
+                    (dir / "no-such-pip").string() + "' is not an executable on PATH)\n"
+                    "hint: install pip (Debian: apt-get install python3-pip), or pass --pip PATH / set EDGESHIP_PIP\n");
     expect_fail({"build", "--solution", s, "--model", (dir / "none.onnx").string(), "--base", base, "--oci-layout", o}, 1,
                 "edgeship: error: build scoring: --model " + (dir / "none.onnx").string() + ": no such file\n");
     expect_fail({"build", "--solution", s, "--base", base, "--oci-layout", o}, 1,

@@ -26,6 +26,11 @@ struct Run {
 Run run_cli(const std::vector<std::string>& args, core::Environment env = {}) {
     FakeIo fake(false);
     env.emplace("NO_COLOR", "1");
+    // npm/pip stand-ins for the dependencies layer (the real tools run in the e2e and container tests)
+    static TempDir tools;
+    for (const auto& [k, v] : test::fake_tools_env(tools / "t")) {
+        env.emplace(k, v);
+    }
     int code = run(args, fake.io, std::move(env));
     return {code, fake.out.str(), fake.err.str()};
 }

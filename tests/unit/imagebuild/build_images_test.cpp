@@ -89,6 +89,8 @@ protected:
         r.base = base;
         r.destination = destination;
         r.output = output;
+        r.environment = test::fake_tools_env(dir / "tools");
+        r.tools = {r.environment.at("EDGESHIP_NPM"), r.environment.at("EDGESHIP_PIP")};
         return r;
     }
     BuildCollaborators collaborators() {
@@ -122,10 +124,12 @@ TEST_F(BuildImages, OciLayoutGetsEveryPlatformAndAnIndexOnlyWhenPublished) {
     ASSERT_EQ(built->images.size(), 2u);
     EXPECT_EQ(built->images[0].reference.str(), "localhost:5000/scoring:0.0.1-amd64");
     EXPECT_EQ(built->images[1].built.platform, "arm64v8");
-    EXPECT_EQ(built->images[0].layer_roles, (std::vector<std::string>{"base", "base", "model", "app"}));
+    EXPECT_EQ(built->images[0].layer_roles, (std::vector<std::string>{"base", "base", "deps", "model", "app"}));
     // the layers are built once for both platforms
     ASSERT_EQ(layers_built.size(), 1u);
-    EXPECT_EQ(built->images[0].built.image.layers[2].descriptor.digest, built->images[1].built.image.layers[2].descriptor.digest);
+    EXPECT_EQ(built->images[0].built.image.layers[3].descriptor.digest, built->images[1].built.image.layers[3].descriptor.digest);
+    // the dependencies layer is per platform
+    EXPECT_NE(built->images[0].built.image.layers[2].descriptor.digest, built->images[1].built.image.layers[2].descriptor.digest);
     ASSERT_EQ(built->indexes.size(), 1u);
     EXPECT_EQ(built->indexes[0].reference.str(), "localhost:5000/scoring:0.0.1");
     EXPECT_EQ(built->indexes[0].platforms, (std::vector<std::string>{"amd64", "arm64v8"}));
@@ -256,7 +260,9 @@ TEST_F(BuildImages, RegistryPushesImagesThenTheIndexAndReusesTheCachedModelLayer
     };
     c.on_pushed = [&](const registry::TransferReport& r) { pushed_reports.push_back(r.bytes_uploaded); };
     auto req = request(ImageDestination::registry, {});
-    req.environment = {{"XDG_CACHE_HOME", (dir / "cache").string()}};
+    req.environment = test::fake_tools_env(dir / "tools");
+    req.tools = {req.environment.at("EDGESHIP_NPM"), req.environment.at("EDGESHIP_PIP")};
+    req.environment["XDG_CACHE_HOME"] = (dir / "cache").string();
 
     auto built = build_images(req, c);
     ASSERT_TRUE(built) << built.error().what();
@@ -277,11 +283,11 @@ TEST_F(BuildImages, RegistryPushesImagesThenTheIndexAndReusesTheCachedModelLayer
     EXPECT_TRUE(fs::exists(dir / "cache" / "edgeship" / "layers"));
 
     // Second build: the cache names the model layer and the registry holds it: not rebuilt, not offered.
-    const auto model_digest = built->images[0].built.image.layers[2].descriptor.digest;
+    const auto model_digest = built->images[0].built.image.layers[3].descriptor.digest; // base, base, deps, model
     auto again = build_images(req, c);
     ASSERT_TRUE(again) << again.error().what();
     EXPECT_EQ(reg.growing_blobs, 1);
-    const auto& model_layer = again->images[0].built.image.layers[2];
+    const auto& model_layer = again->images[0].built.image.layers[3];
     EXPECT_EQ(model_layer.descriptor.digest, model_digest);
     EXPECT_EQ(model_layer.source_repository, "localhost:5000/scoring");
     EXPECT_EQ(again->images[0].built.image.manifest.descriptor.digest, built->images[0].built.image.manifest.descriptor.digest);

@@ -14,6 +14,7 @@
 #include <archive_entry.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -43,11 +44,26 @@ inline std::filesystem::path make_solution(const std::filesystem::path& dir, con
 
 /// A runtime base image for one platform (a "python" and an onnxruntime marker, an Env and a label).
 inline oci::LocalImage make_base_image(const std::filesystem::path& blobs, const std::string& arch,
-                                       const std::string& variant = "") {
+                                       const std::string& variant = "", bool with_runtime = true) {
+    if (!with_runtime) { // a bare Debian-like base: no python, no node, no version in its Env
+        oci::LayerOptions bare;
+        bare.blob.cancel = nullptr;
+        bare.blob.sync = false;
+        auto l = oci::build_layer({oci::LayerEntry::bytes("etc/os-release", "ID=test\n"),
+                                   oci::LayerEntry::bytes("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")},
+                                  blobs, bare)
+                     .value();
+        oci::ImageConfig cfg;
+        cfg.architecture = arch;
+        cfg.variant = variant;
+        cfg.append_layer(l.diff_id, {"", "ADD rootfs", "", "", false});
+        return oci::assemble_image(cfg, {oci::ImageLayer::from_blob(l, oci::ManifestFormat::oci)}, oci::ManifestFormat::oci).value();
+    }
     oci::LayerOptions lo;
     lo.blob.cancel = nullptr;
     lo.blob.sync = false;
     auto l1 = oci::build_layer({oci::LayerEntry::bytes("usr/local/bin/python", "#!/bin/sh\necho " + arch + "\n", 0755),
+                                oci::LayerEntry::bytes("usr/local/bin/node", "#!/bin/sh\necho " + arch + "\n", 0755),
                                 oci::LayerEntry::bytes("etc/os-release", "ID=test\n")},
                                blobs, lo)
                   .value();
@@ -61,6 +77,8 @@ inline oci::LocalImage make_base_image(const std::filesystem::path& blobs, const
     cfg.created = oci::format_rfc3339(1000);
     cfg.config.set_env("PATH", "/usr/local/bin:/usr/bin:/bin");
     cfg.config.set_env("LANG", "C.UTF-8");
+    cfg.config.set_env("PYTHON_VERSION", "3.11.9"); // what the official python and node images say
+    cfg.config.set_env("NODE_VERSION", "20.18.0");
     cfg.config.cmd = std::vector<std::string>{"python3"};
     cfg.config.labels["org.example.base"] = "yes";
     cfg.config.labels["org.opencontainers.image.description"] = "the base";
@@ -75,11 +93,11 @@ inline oci::LocalImage make_base_image(const std::filesystem::path& blobs, const
 
 /// An OCI layout at `dir` tagged `tag` with an index over the given architectures ("amd64", "arm64").
 inline void make_base_layout(const std::filesystem::path& dir, const std::vector<std::string>& archs,
-                             const std::string& tag = "3.11") {
+                             const std::string& tag = "3.11", bool with_runtime = true) {
     auto layout = oci::OciLayout::create(dir).value();
     std::vector<oci::LocalImage> images;
     for (const auto& a : archs) {
-        images.push_back(make_base_image(layout.blobs_dir(), a, a == "arm64" ? "v8" : ""));
+        images.push_back(make_base_image(layout.blobs_dir(), a, a == "arm64" ? "v8" : "", with_runtime));
         layout.write_image(images.back()).value();
     }
     std::vector<const oci::LocalImage*> ptrs;
@@ -89,6 +107,35 @@ inline void make_base_layout(const std::filesystem::path& dir, const std::vector
     auto index = oci::make_index(ptrs, oci::ManifestFormat::oci).value();
     layout.write_blob(index).value();
     layout.set_tag(index.descriptor, tag).value();
+}
+
+/// The environment of a build with tests/tools/fake-deps (stand-ins for npm and pip3 that install one
+/// small file each, so unit tests build the dependencies layer without the network; the real tools run
+/// in tests/container and tests/e2e), a cache under `dir` and, with `fail_with`, tools that fail with it.
+inline core::Environment fake_tools_env(const std::filesystem::path& dir, const std::string& fail_with = "") {
+    std::filesystem::create_directories(dir);
+    const auto tools = source_dir() / "tests/tools/fake-deps";
+    core::Environment env{{"PATH", "/usr/bin:/bin"},
+                          {"EDGESHIP_NPM", (tools / "npm").string()},
+                          {"EDGESHIP_PIP", (tools / "pip3").string()},
+                          {"FAKE_DEPS_LOG", (dir / "tool.log").string()},
+                          {"XDG_CACHE_HOME", (dir / "cache").string()},
+                          {"HOME", dir.string()}};
+    if (!fail_with.empty()) {
+        env["FAKE_DEPS_FAIL"] = fail_with;
+    }
+    return env;
+}
+
+/// The calls the fake tools logged.
+inline std::vector<std::string> fake_tool_calls(const std::filesystem::path& dir) {
+    std::vector<std::string> out;
+    std::ifstream in(dir / "tool.log");
+    std::string line;
+    while (std::getline(in, line)) {
+        out.push_back(line);
+    }
+    return out;
 }
 
 struct TarMember {

@@ -92,7 +92,7 @@ TEST_F(ImageBuild, ConfigKeepsTheBaseAndSetsTheRuntimeSettings) {
     EXPECT_EQ(c.env_value("PORT"), "8080");
     EXPECT_EQ(c.env_value("PYTHONUNBUFFERED"), "1");
     EXPECT_EQ(c.env_value("MAX_BATCH_ROWS"), "256");
-    EXPECT_EQ(c.cmd, (std::vector<std::string>{"python", "-m", "app.main"}));
+    EXPECT_EQ(c.cmd, (std::vector<std::string>{"python3", "-m", "app.main"}));
     EXPECT_EQ(c.exposed_ports, (std::set<std::string>{"8080/tcp"}));
     EXPECT_EQ(c.working_dir, "/app");
     EXPECT_EQ(c.user, "10001");
@@ -200,7 +200,7 @@ TEST_F(ImageBuild, PlatformsDebugFlavourDockerFormatAndIndex) {
     auto dbg = build(sol, "amd64.debug", dir / "blobs", {}, {}, oci::ManifestFormat::oci, base);
     ASSERT_TRUE(dbg) << dbg.error().what();
     const auto& c = dbg->image.image.parsed_config.config;
-    EXPECT_EQ(c.cmd, (std::vector<std::string>{"python", "-m", "debugpy", "--listen", "0.0.0.0:5678", "-m", "app.main"}));
+    EXPECT_EQ(c.cmd, (std::vector<std::string>{"python3", "-m", "debugpy", "--listen", "0.0.0.0:5678", "-m", "app.main"}));
     EXPECT_EQ(c.exposed_ports, (std::set<std::string>{"5678/tcp", "8080/tcp"}));
 }
 
@@ -210,7 +210,7 @@ TEST_F(ImageBuild, NodeRuntime) {
     ASSERT_TRUE(b) << b.error().what();
     const auto& c = b->image.image.parsed_config.config;
     EXPECT_EQ(c.cmd, (std::vector<std::string>{"node", "app/server.js"}));
-    EXPECT_EQ(c.user, "node");
+    EXPECT_EQ(c.user, "1000"); // the official image's node user, numeric so bases without it work too
     EXPECT_EQ(c.env_value("NODE_ENV"), "production");
     auto app = test::member_paths(test::read_tar(b->image.image.layers[3].path));
     EXPECT_NE(std::find(app.begin(), app.end(), "app/app/server.js"), app.end());
@@ -238,16 +238,24 @@ TEST_F(ImageBuild, BaseImageFromModuleJson) {
     EXPECT_EQ(b->image.image.parsed_config.config.labels.at("org.opencontainers.image.base.name"), base);
     // amd64.debug falls back to the amd64 base
     EXPECT_TRUE(build(sol, "amd64.debug", dir / "blobs"));
-    // arm64v8 has none: the error explains why a base is needed and how to give it
-    auto arm = build(sol, "arm64v8", dir / "blobs");
-    ASSERT_FALSE(arm);
-    EXPECT_EQ(arm.error().what(),
-              "module scoring: no base image for platform arm64v8: a daemonless build appends layers and cannot run "
-              "the Dockerfile's RUN steps, so the base must already hold python3 with the packages of requirements.txt "
-              "(onnxruntime, numpy) installed, e.g. the Dockerfile's first stage (pip install --prefix=/install, copied "
-              "to /usr/local) built once and pushed");
-    EXPECT_NE(arm.error().hint_text().find("--base REF"), std::string::npos);
-    EXPECT_NE(arm.error().hint_text().find("\"baseImage\": {\"arm64v8\": \"REF\"}"), std::string::npos);
+    // arm64v8 has none in module.json: the runtime's official image for the platform (runtime.json)
+    const auto rt = all_runtimes().front();
+    const auto module = solution::load_modules(sol / "modules", {}).value().front();
+    auto official = base_ref_for(module, "arm64v8", std::nullopt, rt);
+    ASSERT_TRUE(official) << official.error().what();
+    EXPECT_EQ(*official, "arm64v8/python:3.11-slim-bookworm");
+    auto mirrored = base_ref_for(module, "arm64v8.debug", std::nullopt, rt, "127.0.0.1:5000");
+    ASSERT_TRUE(mirrored) << mirrored.error().what();
+    EXPECT_EQ(*mirrored, "127.0.0.1:5000/arm64v8/python:3.11-slim-bookworm");
+}
+
+TEST(OfficialBase, OnlyDockerHubNamesAreMirrored) {
+    EXPECT_EQ(official_base_in("node:20-bookworm-slim", "").value(), "node:20-bookworm-slim");
+    EXPECT_EQ(official_base_in("node:20-bookworm-slim", "mirror.example:5000/").value(),
+              "mirror.example:5000/library/node:20-bookworm-slim");
+    EXPECT_EQ(official_base_in("docker.io/arm64v8/node:20", "m.example").value(), "m.example/arm64v8/node:20");
+    EXPECT_EQ(official_base_in("myacr.azurecr.io/runtime/node:1", "m.example").value(), "myacr.azurecr.io/runtime/node:1");
+    EXPECT_FALSE(official_base_in("node:20", "Bad Host"));
 }
 
 TEST_F(ImageBuild, BadInputsFailWithOneLine) {
