@@ -91,7 +91,9 @@ struct ModulePlan {
     std::vector<PlannedImage> images;
 };
 
-Result<std::vector<RuntimeImage>> load_runtimes(const std::string& template_dir) {
+} // namespace
+
+Result<std::vector<RuntimeImage>> load_runtime_images(const std::string& template_dir) {
     EDGESHIP_TRY_ASSIGN(auto source, templates::TemplateSource::open(template_dir));
     std::vector<RuntimeImage> out;
     for (const auto& name : solution::runtime_names(source)) {
@@ -102,6 +104,8 @@ Result<std::vector<RuntimeImage>> load_runtimes(const std::string& template_dir)
     }
     return out;
 }
+
+namespace {
 
 std::string joined(const std::vector<std::string>& v) {
     std::string s;
@@ -434,7 +438,7 @@ void account_streamed(registry::TransferReport& report, const registry::BlobResu
 }
 
 Result<BuiltImages> build_images(const BuildImagesRequest& req, const BuildCollaborators& c) {
-    EDGESHIP_TRY_ASSIGN(auto runtimes, load_runtimes(req.template_dir));
+    EDGESHIP_TRY_ASSIGN(auto runtimes, load_runtime_images(req.template_dir));
     auto env = solution::load_env(req.solution, req.environment);
     if (!env) {
         return unexpected(std::move(env).error().context("build"));

@@ -144,6 +144,9 @@ Result<registry::TransferReport> push_built_index(BuiltIndexOutput& index, const
 /// present and counted it as skipped).
 void account_streamed(registry::TransferReport& report, const registry::BlobResult& streamed);
 
+/// Every runtime's image recipe (runtimes/<name>/runtime.json), from `template_dir` over the embedded ones.
+Result<std::vector<RuntimeImage>> load_runtime_images(const std::string& template_dir);
+
 /// "base", "deps", "model" or "app" for layer `i` of `image`.
 const char* layer_role(const BuiltImage& image, std::size_t i);
 

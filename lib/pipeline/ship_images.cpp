@@ -251,7 +251,16 @@ Result<std::string> build_inputs(const fs::path& solution_dir, const std::string
     if (!o.base.empty()) {
         flag = o.base;
     }
-    auto text = imagebuild::base_ref_for(*info, platform, flag, imagebuild::RuntimeImage{});
+    // The runtime decides the default base (its official image, through the base registry).
+    imagebuild::RuntimeImage no_runtime;
+    const imagebuild::RuntimeImage* runtime = &no_runtime;
+    auto runtimes = imagebuild::load_runtime_images(o.template_dir);
+    if (runtimes) {
+        if (auto rt = imagebuild::select_runtime(*info, *runtimes); rt) {
+            runtime = *rt;
+        }
+    }
+    auto text = imagebuild::base_ref_for(*info, platform, flag, *runtime, o.base_registry);
     if (!text) {
         return out; // no base: the build step fails with the full explanation
     }
