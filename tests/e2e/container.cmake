@@ -11,6 +11,9 @@
 #   e2e.container.node_module      the real proof for node-onnxruntime: ship (default base from the local
 #                                  registry) → pull + load the export → create from the generated manifest
 #                                  → /score parity with XGBoost, scikit-learn and PyTorch
+#   e2e.container.python_module    python-onnxruntime: the dependencies layer with the real pip and a
+#                                  wheelhouse the test builds (no PyPI here), amd64 + arm64v8, a no-wheel
+#                                  failure; the amd64 image run up to `import onnxruntime`
 set(_container_dir "${PROJECT_SOURCE_DIR}/tests/container")
 # The real npm and pip (EDGESHIP_TEST_ENV names stand-ins): these tests prove the dependencies layer.
 set(_container_env "${EDGESHIP_TEST_ENV};EDGESHIP_EXE=${EDGESHIP_EXE};EDGESHIP_NPM=npm;EDGESHIP_PIP=pip3")
@@ -24,3 +27,10 @@ add_test(NAME e2e.container.node_module COMMAND /usr/bin/python3 "${_container_d
 set_tests_properties(e2e.container.node_module PROPERTIES
   ENVIRONMENT "${_container_env};CONTAINER_TEST_DIR=${CMAKE_CURRENT_BINARY_DIR}/container/node_module"
   TIMEOUT 1800 SKIP_RETURN_CODE 125 PROCESSORS 2 LABELS "e2e;container")
+
+# Debian's pip (python3-pip, /usr/bin/pip3), not the first pip3 on PATH (a developer's pyenv): it works with
+# --target (no externally-managed-environment refusal there) and is the one scripts/deps/container.txt installs.
+add_test(NAME e2e.container.python_module COMMAND /usr/bin/python3 "${_container_dir}/python_module_e2e.py")
+set_tests_properties(e2e.container.python_module PROPERTIES
+  ENVIRONMENT "${_container_env};EDGESHIP_PIP=/usr/bin/pip3;CONTAINER_TEST_DIR=${CMAKE_CURRENT_BINARY_DIR}/container/python_module"
+  TIMEOUT 900 SKIP_RETURN_CODE 125 PROCESSORS 1 LABELS "e2e;container")
