@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <glob.h>
@@ -188,6 +189,35 @@ std::string wheel_arch(const oci::Platform& p) {
     return "";
 }
 
+std::vector<std::string> pip_platform_tags(const std::string& pattern, const std::string& arch) {
+    std::string tag = pattern;
+    if (auto pos = tag.find("{arch}"); pos != std::string::npos) {
+        tag.replace(pos, 6, arch);
+    }
+    // pip matches --platform tags exactly: it does not widen manylinux_2_36 to the older glibc tags a
+    // system with glibc 2.36 also runs (PEP 600), and most wheels carry manylinux_2_17/_2_28 or the
+    // legacy manylinux2014 names. So every compatible tag is listed, newest first.
+    const std::string prefix = "manylinux_2_";
+    if (tag.rfind(prefix, 0) != 0) {
+        return {tag};
+    }
+    const auto end = tag.find('_', prefix.size());
+    if (end == std::string::npos) {
+        return {tag};
+    }
+    const int newest = std::atoi(tag.substr(prefix.size(), end - prefix.size()).c_str());
+    std::vector<std::string> tags;
+    for (int minor = newest; minor >= 17; --minor) {
+        tags.push_back(prefix + std::to_string(minor) + "_" + arch);
+    }
+    tags.push_back("manylinux2014_" + arch);
+    if (arch == "x86_64" || arch == "i686") {
+        tags.push_back("manylinux2010_" + arch);
+        tags.push_back("manylinux1_" + arch);
+    }
+    return tags;
+}
+
 ToolFailure explain_npm_failure(const std::string& stderr_text, const std::string& platform, const std::string& dir) {
     std::string code;
     std::vector<std::string> said;
@@ -357,15 +387,14 @@ Result<DepsLayer> build_deps_layer(const DepsLayerRequest& r) {
         run.env["npm_config_update_notifier"] = "false";
         installed = scratch.dir() / "node_modules";
     } else {
-        std::string tag = recipe.pip_platform;
-        if (auto pos = tag.find("{arch}"); pos != std::string::npos) {
-            tag.replace(pos, 6, cpu);
-        }
         installed = scratch.dir() / "site";
-        run.argv = {tool->string(), "install", "--target", installed.string(), "--platform", tag,
-                    "--python-version", r.python_version, "--implementation", "cp", "--only-binary=:all:",
-                    "--no-compile", "--disable-pip-version-check", "--no-warn-script-location", "--quiet",
-                    "-r", (scratch.dir() / fs::path(recipe.files.front()).filename()).string()};
+        run.argv = {tool->string(), "install", "--target", installed.string()};
+        for (const auto& tag : pip_platform_tags(recipe.pip_platform, cpu)) {
+            run.argv.insert(run.argv.end(), {"--platform", tag});
+        }
+        run.argv.insert(run.argv.end(), {"--python-version", r.python_version, "--implementation", "cp", "--only-binary=:all:",
+                                         "--no-compile", "--disable-pip-version-check", "--no-warn-script-location",
+                                         "--quiet", "-r", (scratch.dir() / fs::path(recipe.files.front()).filename()).string()});
         run.env["PIP_NO_INPUT"] = "1";
     }
     r.log.debug(where + ": running " + joined(run.argv, " ") + " in " + scratch.dir().string());

@@ -18,6 +18,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace edgeship::imagebuild {
 
@@ -55,6 +56,11 @@ struct DepsLayer {
 /// tool has no build for it.
 std::string npm_cpu(const oci::Platform& p);
 std::string wheel_arch(const oci::Platform& p);
+
+/// The --platform tags pip is given for runtime.json's `pip_platform` ("manylinux_2_36_{arch}"): that
+/// tag and every older manylinux tag the same glibc runs (down to manylinux_2_17, then manylinux2014,
+/// and for x86_64 manylinux2010 and manylinux1), newest first.
+std::vector<std::string> pip_platform_tags(const std::string& pattern, const std::string& arch);
 
 /// Builds (or finds in the cache) the dependencies layer. Errors are one line naming the runtime, the
 /// platform and, when the tool says which, the package; with a hint saying what to do: a missing tool

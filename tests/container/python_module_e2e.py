@@ -60,6 +60,7 @@ MODULE = "pyscore"
 SITE = "app/site-packages"  # the layer's path (runtime.json image.deps.to, without the leading /)
 PLATFORMS = {"amd64": ("amd64", "x86_64"), "arm64v8": ("arm64", "aarch64")}  # edgeship → (OCI arch, wheel)
 RUNTIME_UID = 10001
+RUNTIME_GID = 10001  # runtime.json image.user "10001:10001": not the root group
 
 PROBE = r"""
 import json, os, sys
@@ -297,8 +298,8 @@ def main():
                 if pulled["Architecture"] != "amd64":
                     fail(f"pulled image is {pulled['Architecture']}")
                 cfg = pulled["Config"]
-                if str(cfg.get("User")) != str(RUNTIME_UID):
-                    fail(f"image User {cfg.get('User')!r}, want {RUNTIME_UID}")
+                if str(cfg.get("User")) != f"{RUNTIME_UID}:{RUNTIME_GID}":
+                    fail(f"image User {cfg.get('User')!r}, want {RUNTIME_UID}:{RUNTIME_GID}")
 
                 step("container: the image's config, Cmd = python3 -c (imports the wheelhouse packages and numpy)")
                 t0 = time.monotonic()
@@ -311,8 +312,8 @@ def main():
                 print(f"figures: probe in the container: {json.dumps(got)}", file=sys.stderr)
                 if not got["python"].startswith("3.11."):
                     fail(f"the container runs Python {got['python']}, the layer was built for 3.11")
-                if got["uid"] != RUNTIME_UID:
-                    fail(f"the container runs as uid {got['uid']}, want {RUNTIME_UID} (runtime.json image.user)")
+                if got["uid"] != RUNTIME_UID or got["gid"] != RUNTIME_GID:
+                    fail(f"the container runs as {got['uid']}:{got['gid']}, want {RUNTIME_UID}:{RUNTIME_GID} (runtime.json image.user)")
                 if got["esplat"][0] != "x86_64" or not got["esplat"][2].startswith(f"/{SITE}/"):
                     fail(f"esplat: {got['esplat']}, want the x86_64 wheel from /{SITE}")
                 if not got["espure"][1].startswith(f"/{SITE}/"):

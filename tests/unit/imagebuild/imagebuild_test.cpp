@@ -95,7 +95,7 @@ TEST_F(ImageBuild, ConfigKeepsTheBaseAndSetsTheRuntimeSettings) {
     EXPECT_EQ(c.cmd, (std::vector<std::string>{"python3", "-m", "app.main"}));
     EXPECT_EQ(c.exposed_ports, (std::set<std::string>{"8080/tcp"}));
     EXPECT_EQ(c.working_dir, "/app");
-    EXPECT_EQ(c.user, "10001");
+    EXPECT_EQ(c.user, "10001:10001"); // numeric user and group: no /etc/passwd entry needed, not the root group
     const auto model_sha = core::sha256_file(test::example_model()).value();
     EXPECT_EQ(c.labels.at("org.opencontainers.image.title"), "scoring");
     EXPECT_EQ(c.labels.at("org.opencontainers.image.version"), "0.0.1");
