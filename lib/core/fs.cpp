@@ -1,6 +1,7 @@
 #include "core/fs.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -143,6 +144,25 @@ Result<void> write_file_atomic(const fs::path& path, std::string_view content) {
     EDGESHIP_TRY_ASSIGN(auto file, AtomicFile::create(path));
     EDGESHIP_TRY(file.write(content));
     return file.commit();
+}
+
+Result<TempDir> TempDir::create(const std::filesystem::path& parent, std::string_view prefix) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    std::string tmpl = (parent / (std::string(prefix) + "XXXXXX")).string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+        return fail("cannot create a temporary directory in " + parent.string() + ": " + std::strerror(errno));
+    }
+    return TempDir(tmpl);
+}
+
+TempDir::TempDir(TempDir&& other) noexcept : m_path(std::move(other.m_path)) { other.m_path.clear(); }
+
+TempDir::~TempDir() {
+    if (!m_path.empty()) {
+        std::error_code ec;
+        std::filesystem::remove_all(m_path, ec);
+    }
 }
 
 } // namespace edgeship::core

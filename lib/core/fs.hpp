@@ -45,4 +45,22 @@ private:
     bool m_committed = false;
 };
 
+/// A private directory (mode 0700, mkdtemp) removed with its contents when destroyed, on every path
+/// out of a build, a conversion or a tool run. Movable, not copyable.
+class TempDir {
+public:
+    /// `parent`/`prefix`XXXXXX; `parent` is created when missing.
+    static Result<TempDir> create(const std::filesystem::path& parent, std::string_view prefix);
+    TempDir(TempDir&& other) noexcept;
+    TempDir& operator=(TempDir&&) = delete;
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir();
+    const std::filesystem::path& path() const { return m_path; }
+
+private:
+    explicit TempDir(std::filesystem::path p) : m_path(std::move(p)) {}
+    std::filesystem::path m_path;
+};
+
 } // namespace edgeship::core

@@ -33,32 +33,20 @@ namespace fs = std::filesystem;
 /// writes nothing to the requested layout or archive.
 class StagingDirectory {
 public:
-    StagingDirectory() = default;
-    StagingDirectory(const StagingDirectory&) = delete;
-    StagingDirectory& operator=(const StagingDirectory&) = delete;
-    ~StagingDirectory() {
-        if (!m_dir.empty()) {
-            std::error_code ec;
-            fs::remove_all(m_dir, ec);
-        }
-    }
     Result<void> create(const fs::path& parent) {
-        std::string tmpl = (parent / ".edgeship-build-XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) {
-            return fail(parent.string() + ": cannot create a staging directory: " + std::strerror(errno));
-        }
-        m_dir = tmpl;
+        EDGESHIP_TRY_ASSIGN(auto dir, core::TempDir::create(parent, ".edgeship-build-"));
         std::error_code ec;
-        fs::create_directories(m_dir / "blobs", ec);
+        fs::create_directories(dir.path() / "blobs", ec);
         if (ec) {
-            return fail(m_dir.string() + ": " + ec.message());
+            return fail(dir.path().string() + ": " + ec.message());
         }
+        m_dir.emplace(std::move(dir));
         return {};
     }
-    const fs::path& dir() const { return m_dir; }
+    const fs::path& dir() const { return m_dir->path(); }
 
 private:
-    fs::path m_dir;
+    std::optional<core::TempDir> m_dir;
 };
 
 namespace {

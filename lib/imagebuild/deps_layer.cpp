@@ -23,33 +23,6 @@ namespace {
 
 constexpr const char* k_deps_format = "edgeship-deps-1";
 
-class ScratchDir {
-public:
-    ScratchDir() = default;
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-    ~ScratchDir() {
-        if (!m_dir.empty()) {
-            std::error_code ec;
-            fs::remove_all(m_dir, ec);
-        }
-    }
-    Result<void> create(const fs::path& parent) {
-        std::error_code ec;
-        fs::create_directories(parent, ec);
-        std::string tmpl = (parent / ".edgeship-deps-XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) {
-            return fail(parent.string() + ": cannot create a directory for the dependencies: " + std::strerror(errno));
-        }
-        m_dir = tmpl;
-        return {};
-    }
-    const fs::path& dir() const { return m_dir; }
-
-private:
-    fs::path m_dir;
-};
-
 std::string trim(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
         s.pop_back();
@@ -332,9 +305,8 @@ Result<DepsLayer> build_deps_layer(const DepsLayerRequest& r) {
         files.emplace_back(name, std::move(*text));
     }
 
-    ScratchDir scratch;
-    EDGESHIP_TRY(scratch.create(r.scratch_parent));
-    EDGESHIP_TRY_ASSIGN(auto version, tool_version(*tool, recipe.tool, r, scratch.dir()));
+    EDGESHIP_TRY_ASSIGN(auto scratch, core::TempDir::create(r.scratch_parent, ".edgeship-deps-"));
+    EDGESHIP_TRY_ASSIGN(auto version, tool_version(*tool, recipe.tool, r, scratch.path()));
 
     nlohmann::json key_doc;
     key_doc["format"] = k_deps_format;
@@ -371,13 +343,13 @@ Result<DepsLayer> build_deps_layer(const DepsLayerRequest& r) {
     }
 
     for (const auto& [name, text] : files) {
-        EDGESHIP_TRY(core::write_file_atomic(scratch.dir() / fs::path(name).filename(), text));
+        EDGESHIP_TRY(core::write_file_atomic(scratch.path() / fs::path(name).filename(), text));
     }
     core::ChildRun run;
     run.env = r.environment;
-    run.cwd = scratch.dir();
-    run.stdout_file = scratch.dir() / "tool.out";
-    run.stderr_file = scratch.dir() / "tool.err";
+    run.cwd = scratch.path();
+    run.stdout_file = scratch.path() / "tool.out";
+    run.stderr_file = scratch.path() / "tool.err";
     run.timeout = std::chrono::seconds(1800);
     run.cancel = r.cancel;
     fs::path installed;
@@ -385,19 +357,19 @@ Result<DepsLayer> build_deps_layer(const DepsLayerRequest& r) {
         run.argv = {tool->string(), "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund",
                     "--os=" + r.platform.os, "--cpu=" + cpu, "--loglevel=error"};
         run.env["npm_config_update_notifier"] = "false";
-        installed = scratch.dir() / "node_modules";
+        installed = scratch.path() / "node_modules";
     } else {
-        installed = scratch.dir() / "site";
+        installed = scratch.path() / "site";
         run.argv = {tool->string(), "install", "--target", installed.string()};
         for (const auto& tag : pip_platform_tags(recipe.pip_platform, cpu)) {
             run.argv.insert(run.argv.end(), {"--platform", tag});
         }
         run.argv.insert(run.argv.end(), {"--python-version", r.python_version, "--implementation", "cp", "--only-binary=:all:",
                                          "--no-compile", "--disable-pip-version-check", "--no-warn-script-location",
-                                         "--quiet", "-r", (scratch.dir() / fs::path(recipe.files.front()).filename()).string()});
+                                         "--quiet", "-r", (scratch.path() / fs::path(recipe.files.front()).filename()).string()});
         run.env["PIP_NO_INPUT"] = "1";
     }
-    r.log.debug(where + ": running " + joined(run.argv, " ") + " in " + scratch.dir().string());
+    r.log.debug(where + ": running " + joined(run.argv, " ") + " in " + scratch.path().string());
     EDGESHIP_TRY_ASSIGN(auto exit, core::run_child(run));
     if (!exit.ok()) {
         const std::string err = core::read_file(run.stderr_file).value_or("");

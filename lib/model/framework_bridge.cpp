@@ -2,15 +2,13 @@
 
 #include "core/cancel.hpp"
 #include "core/fs.hpp"
+#include "core/subprocess.hpp"
 
 #include <cerrno>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -20,12 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_executable(const fs::path& p) {
-    struct stat st {};
-    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
-}
-
-// The interpreter's path: as given when it contains '/', else the first executable match on PATH.
+// The interpreter's path: as given when it contains '/', else the first match on PATH.
 Result<std::string> find_interpreter(const std::string& python, const core::Environment& env) {
     auto missing = [&](const std::string& what) {
         return unexpected(
@@ -35,28 +28,11 @@ Result<std::string> find_interpreter(const std::string& python, const core::Envi
     if (python.empty()) {
         return missing("no Python interpreter given");
     }
+    if (auto found = core::find_program(python, env)) {
+        return found->string();
+    }
     if (python.find('/') != std::string::npos) {
-        if (!is_executable(python)) {
-            return missing("Python interpreter " + python + " not found or not executable");
-        }
-        return python;
-    }
-    std::string path_var = "/usr/local/bin:/usr/bin:/bin";
-    if (const std::string* p = core::find_env(env, "PATH"); p != nullptr) {
-        path_var = *p;
-    }
-    std::size_t start = 0;
-    while (start <= path_var.size()) {
-        std::size_t end = path_var.find(':', start);
-        if (end == std::string::npos) {
-            end = path_var.size();
-        }
-        std::string dir = path_var.substr(start, end - start);
-        fs::path candidate = fs::path(dir.empty() ? "." : dir) / python;
-        if (is_executable(candidate)) {
-            return candidate.string();
-        }
-        start = end + 1;
+        return missing("Python interpreter " + python + " not found or not executable");
     }
     return missing("Python interpreter '" + python + "' not found on PATH");
 }
@@ -107,123 +83,14 @@ std::string tail_of_file(const fs::path& p, std::size_t max_bytes) {
     return s;
 }
 
-struct ChildExit {
-    bool timed_out = false;
-    bool exited = false;
-    int code = 0;   ///< exit code when exited
-    int signal = 0; ///< terminating signal otherwise
-};
-
-void kill_group(pid_t pid) {
-    ::kill(-pid, SIGTERM);
-    for (int i = 0; i < 100; ++i) { // up to 2 s for a clean exit, then SIGKILL
-        int status = 0;
-        if (::waitpid(pid, &status, WNOHANG) == pid) {
-            return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ::kill(-pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-}
-
-// Spawns argv in its own process group with stdin from /dev/null and stdout/stderr to files, and
-// waits at most `timeout` (polling, so Ctrl-C is honoured).
-Result<ChildExit> run_child(const std::vector<std::string>& argv, const core::Environment& env,
-                            const fs::path& out, const fs::path& err, std::chrono::seconds timeout) {
-    std::vector<std::string> env_strings;
-    env_strings.reserve(env.size() + 1);
-    for (const auto& [k, v] : env) {
-        if (k != "PYTHONDONTWRITEBYTECODE") {
-            env_strings.push_back(k + "=" + v);
-        }
-    }
-    env_strings.push_back("PYTHONDONTWRITEBYTECODE=1");
-    std::vector<char*> envp;
-    for (auto& s : env_strings) {
-        envp.push_back(s.data());
-    }
-    envp.push_back(nullptr);
-    std::vector<std::string> args = argv;
-    std::vector<char*> cargv;
-    for (auto& a : args) {
-        cargv.push_back(a.data());
-    }
-    cargv.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&attr, 0);
-    pid_t pid = 0;
-    int rc = ::posix_spawn(&pid, cargv[0], &actions, &attr, cargv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) {
-        return fail("cannot run " + argv[0] + ": " + std::strerror(rc));
-    }
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    auto pause = std::chrono::milliseconds(5);
-    while (true) {
-        int status = 0;
-        pid_t w = ::waitpid(pid, &status, WNOHANG);
-        if (w == pid) {
-            ChildExit e;
-            if (WIFEXITED(status)) {
-                e.exited = true;
-                e.code = WEXITSTATUS(status);
-            } else if (WIFSIGNALED(status)) {
-                e.signal = WTERMSIG(status);
-            }
-            return e;
-        }
-        if (w < 0 && errno != EINTR) {
-            return fail(std::string("waiting for the Python bridge: ") + std::strerror(errno));
-        }
-        if (core::CancelToken::global().cancelled()) {
-            kill_group(pid);
-            return unexpected(core::cancelled_error());
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            kill_group(pid);
-            ChildExit e;
-            e.timed_out = true;
-            return e;
-        }
-        std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2, std::chrono::milliseconds(50));
-    }
-}
-
 } // namespace
 
-Result<ScratchDir> ScratchDir::create(const core::Environment& env) {
+Result<ScratchDir> scratch_dir(const core::Environment& env) {
     std::string base = "/tmp";
     if (const std::string* t = core::find_env(env, "TMPDIR"); t != nullptr && !t->empty()) {
         base = *t;
     }
-    std::string tmpl = base + "/edgeship-bridge-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-        return fail("cannot create a temporary directory in " + base + ": " + std::strerror(errno));
-    }
-    return ScratchDir(tmpl);
-}
-
-ScratchDir::ScratchDir(ScratchDir&& o) noexcept : m_path(std::move(o.m_path)) {
-    o.m_path.clear();
-}
-
-ScratchDir::~ScratchDir() {
-    if (!m_path.empty()) {
-        std::error_code ec;
-        fs::remove_all(m_path, ec);
-    }
+    return core::TempDir::create(base, "edgeship-bridge-");
 }
 
 std::string resolve_python(const std::string& flag, const core::Environment& env) {
@@ -239,7 +106,7 @@ std::string resolve_python(const std::string& flag, const core::Environment& env
 Result<nlohmann::json> run_bridge(const PythonOptions& python, std::string_view mode,
                                   const nlohmann::json& request, const core::Logger& log) {
     EDGESHIP_TRY_ASSIGN(std::string interpreter, find_interpreter(python.python, python.env));
-    EDGESHIP_TRY_ASSIGN(ScratchDir dir, ScratchDir::create(python.env));
+    EDGESHIP_TRY_ASSIGN(ScratchDir dir, scratch_dir(python.env));
     const fs::path script = dir.path() / "edgeship_bridge.py";
     const fs::path req = dir.path() / "request.json";
     const fs::path res = dir.path() / "result.json";
@@ -250,9 +117,14 @@ Result<nlohmann::json> run_bridge(const PythonOptions& python, std::string_view 
 
     log.debug("running the Python bridge (" + std::string(mode) + ") with " + interpreter);
     const auto started = std::chrono::steady_clock::now();
-    EDGESHIP_TRY_ASSIGN(ChildExit exit, run_child({interpreter, "-B", script.string(), std::string(mode),
-                                                   req.string(), res.string()},
-                                                  python.env, out, err, python.timeout));
+    core::ChildRun run;
+    run.argv = {interpreter, "-B", script.string(), std::string(mode), req.string(), res.string()};
+    run.env = python.env;
+    run.env["PYTHONDONTWRITEBYTECODE"] = "1"; // nothing written beside the user's model or code
+    run.stdout_file = out;
+    run.stderr_file = err;
+    run.timeout = python.timeout;
+    EDGESHIP_TRY_ASSIGN(core::ChildExit exit, core::run_child(run));
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
             .count();

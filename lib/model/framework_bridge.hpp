@@ -6,6 +6,7 @@
 // child's stdout/stderr are captured, its run time is bounded, and its answer comes back as JSON.
 // docs/frameworks.md describes the protocol.
 
+#include "core/fs.hpp"
 #include "core/env.hpp"
 #include "core/log.hpp"
 #include "core/result.hpp"
@@ -43,21 +44,9 @@ Result<nlohmann::json> run_bridge(const PythonOptions& python, std::string_view 
                                   const nlohmann::json& request, const core::Logger& log = {});
 
 /// A private directory (mode 0700) under TMPDIR from `env` (else /tmp), removed with its contents
-/// when destroyed. Movable, not copyable.
-class ScratchDir {
-  public:
-    static Result<ScratchDir> create(const core::Environment& env);
-    ScratchDir(ScratchDir&& other) noexcept;
-    ScratchDir& operator=(ScratchDir&&) = delete;
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-    ~ScratchDir();
-    const std::filesystem::path& path() const { return m_path; }
-
-  private:
-    explicit ScratchDir(std::filesystem::path p) : m_path(std::move(p)) {}
-    std::filesystem::path m_path;
-};
+/// when destroyed.
+using ScratchDir = core::TempDir;
+Result<ScratchDir> scratch_dir(const core::Environment& env);
 
 /// What the bridge learnt about a model file without unpickling it (Python's pickletools only reads
 /// opcodes; nothing from the file runs).

@@ -178,7 +178,7 @@ Result<Conversion> torch_impl(const FrameworkConvertOptions& o, const core::Logg
         EDGESHIP_TRY(require_pickle_trust(o.input, pr, o.framework));
     }
     EDGESHIP_TRY_ASSIGN(std::string sha, core::sha256_file(o.input));
-    EDGESHIP_TRY_ASSIGN(ScratchDir dir, ScratchDir::create(o.framework.python.env));
+    EDGESHIP_TRY_ASSIGN(ScratchDir dir, scratch_dir(o.framework.python.env));
     const fs::path onnx_path = dir.path() / "model.onnx";
     std::error_code ec;
     const fs::path abs = fs::absolute(o.input, ec);
