@@ -21,10 +21,8 @@ Standard library + numpy/xgboost from Debian: run with /usr/bin/python3.
 """
 
 import argparse
-import http.client
 import json
 import os
-import socket
 import sys
 import time
 
@@ -33,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(ROOT, "tests", "container"))
 import agent_create  # noqa: E402
+from common import free_port, http_json as request  # noqa: E402
 import engine  # noqa: E402
 
 TOLERANCE = 1e-5
@@ -40,27 +39,6 @@ TOLERANCE = 1e-5
 
 def say(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def request(method, port, path, body=None, timeout=10):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        data = json.dumps(body).encode() if body is not None else None
-        conn.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
-        resp = conn.getresponse()
-        raw = resp.read()
-    finally:
-        conn.close()
-    try:
-        return resp.status, json.loads(raw)
-    except ValueError:
-        return resp.status, raw.decode(errors="replace")
 
 
 def example_rows(n):
