@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift 2 ;;
     --workdir) workdir=$2; shift 2 ;;
     --no-push) do_push=0; shift ;;
-    -h|--help) sed -n '2,37p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "bench_deps: unknown argument $1" >&2; exit 2 ;;
   esac
 done
