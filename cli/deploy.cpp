@@ -1,4 +1,4 @@
-// `edgeship deploy`: one manifest to one edge device (reference/iothub.md §5, §7.2, §12.5), plus the
+// `edgeship deploy`: one manifest to one edge device (docs/design/iothub.md §5, §7.2, §12.5), plus the
 // helpers every IoT Hub command shares (credentials, client, durations, waiting, summaries).
 
 #include "cli/iothub_commands.hpp"
@@ -18,7 +18,8 @@ namespace edgeship::cli {
 
 namespace {
 
-// A value from the settings, with empty counting as unset (iotedgedev's .env rule, reference §1.1).
+// A value from the settings, with empty counting as unset (iotedgedev's .env rule, docs/design/iothub.md
+// §1.1).
 std::string setting(const Context& ctx, const char* key) {
     auto v = ctx.settings.get(key);
     if (!v) {
@@ -208,8 +209,9 @@ Result<iothub::HubClient> open_hub(const HubFlags& flags, Context& ctx) {
     co.tls.ca_file = !flags.ca_file.empty() ? flags.ca_file : setting(ctx, "iothub_ca_file");
     co.user_agent = http::default_user_agent(build_info::k_version);
     co.logger = ctx.console.logger();
-    // reference §11.1: retry network errors and the transient statuses (408, 429, 500, 503: the C# SDK's rule,
-    // iothub::k_transient_statuses) with backoff from ~10 s; Retry-After is honoured when the hub sends one.
+    // docs/design/iothub.md §11.1: retry network errors and the transient statuses (408, 429, 500, 503: the
+    // C# SDK's rule, iothub::k_transient_statuses) with backoff from ~10 s; Retry-After is honoured when the
+    // hub sends one.
     std::string delay = setting(ctx, "iothub_retry_delay");
     EDGESHIP_TRY_ASSIGN(co.retry.initial_delay, parse_duration(delay.empty() ? "10s" : delay, "EDGESHIP_IOTHUB_RETRY_DELAY"));
     co.retry.max_attempts = 4;

@@ -1,5 +1,5 @@
 // `edgeship deployment create|list|show|update|delete|status`: at-scale deployments (IoT Hub
-// configurations, reference/iothub.md §5, §7.2, §8). Content is immutable on the hub, so `create
+// configurations, docs/design/iothub.md §5, §7.2, §8). Content is immutable on the hub, so `create
 // --replace OLD` rolls out a new id at a higher priority and removes OLD only once the new one runs.
 
 #include "cli/iothub_commands.hpp"
@@ -286,9 +286,9 @@ Result<void> run_deployment_create(const DeploymentCreateOptions& opts, Context&
 Result<void> run_deployment_list(const DeploymentListOptions& opts, Context& ctx) {
     EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
     EDGESHIP_TRY_ASSIGN(auto all, hub.list_configurations());
-    // reference §7.3: `top` is applied client-side to the edge deployments. The hub lists ADM device
-    // configurations too, with "modulesContent": null; like az, only a non-null modulesContent is an edge
-    // deployment (docs/deployment.md).
+    // docs/design/iothub.md §7.3: `top` is applied client-side to the edge deployments. The hub lists ADM
+    // device configurations too, with "modulesContent": null; like az, only a non-null modulesContent is an
+    // edge deployment (docs/deployment.md).
     json edge = json::array();
     for (auto& c : all) {
         if (c.contains("content") && c["content"].is_object() && c["content"].contains("modulesContent") &&
@@ -376,7 +376,8 @@ Result<void> run_deployment_update(const DeploymentUpdateOptions& opts, Context&
     EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
     EDGESHIP_TRY_ASSIGN(auto c, hub.get_configuration(id));
     std::string if_match = opts.force ? "*" : (opts.etag.empty() ? str(c, "etag") : opts.etag);
-    // reference §7.3: resend id, schemaVersion, labels, content, metrics, targetCondition, priority.
+    // docs/design/iothub.md §7.3: resend id, schemaVersion, labels, content, metrics, targetCondition,
+    // priority.
     json body;
     body["id"] = id;
     body["schemaVersion"] = c.value("schemaVersion", "2.0");

@@ -1,4 +1,4 @@
-// `edgeship device create|show|list`: device identities (reference/iothub.md §7.2). Device keys are
+// `edgeship device create|show|list`: device identities (docs/design/iothub.md §7.2). Device keys are
 // secrets: they are replaced by <redacted> unless --show-keys is given.
 
 #include "cli/iothub_commands.hpp"

@@ -1,5 +1,5 @@
 // `edgeship login REGISTRY`: verify a credential with an authenticated GET /v2/, then store it in docker
-// config.json or its credential helper (reference/registry.md §5, §6). Nothing is stored when the
+// config.json or its credential helper (docs/design/registry.md §5, §6). Nothing is stored when the
 // registry or its token server refuses it (exit 4).
 
 #include "cli/registry_commands.hpp"

@@ -1,5 +1,5 @@
 // `edgeship logout REGISTRY`: remove the stored credential (credential helper `erase` and the config.json
-// `auths` entry), keeping every other key of config.json (reference/registry.md §6).
+// `auths` entry), keeping every other key of config.json (docs/design/registry.md §6).
 
 #include "cli/registry_commands.hpp"
 

@@ -86,7 +86,8 @@ Result<void> run_push(const PushOptions& opts, Context& ctx) {
     EDGESHIP_TRY_ASSIGN(auto source, parse_push_source(opts.source));
     EDGESHIP_TRY_ASSIGN(auto dest, oci::Reference::parse(opts.destination));
     if (opts.chunk_mib != 0 && opts.chunk_mib < 8) {
-        // Smaller chunks cost a round trip each (reference/registry.md §9.6: 64 KiB chunks run at 20 MiB/s).
+        // Smaller chunks cost a round trip each (docs/design/registry.md §9.6: 64 KiB chunks run at
+        // 20 MiB/s).
         return unexpected(Error("--chunk-size " + std::to_string(opts.chunk_mib) + ": at least 8 (MiB), or 0",
                                 ExitCode::usage));
     }

@@ -1,5 +1,5 @@
 // Shared registry flags and the RegistryOptions every registry command builds from them
-// (reference/registry.md §6 credentials, §11.8 transport security).
+// (docs/design/registry.md §6 credentials, §11.8 transport security).
 
 #include "cli/registry_flags.hpp"
 

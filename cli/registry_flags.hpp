@@ -2,7 +2,8 @@
 
 // Flags shared by every registry command (login, push, pull, build --push, ...): TLS choice, CA bundle,
 // --username with --password-stdin, parallelism; and the one function that turns them into
-// registry::RegistryOptions (credential resolved, logger and user agent set). reference/registry.md §6, §11.8.
+// registry::RegistryOptions (credential resolved, logger and user agent set).
+// docs/design/registry.md §6, §11.8.
 
 #include "cli/context.hpp"
 #include "core/env.hpp"

@@ -2,7 +2,7 @@
 
 // Transfer progress for registry commands (push, pull, build --push): a redrawn bar on a TTY (stderr),
 // one line per blob otherwise (`pushed sha256:ab12… 244.1 MiB`, `exists …`, `mounted …`), nothing with
-// -q or --json; and the --json report (STYLE.md §7; reference/registry.md §12.1: CI-friendly lines).
+// -q or --json; and the --json report (STYLE.md §7; docs/design/registry.md §12.1: CI-friendly lines).
 
 #include "cli/context.hpp"
 #include "registry/client.hpp"

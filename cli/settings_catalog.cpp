@@ -5,7 +5,7 @@ namespace edgeship::cli {
 const std::vector<core::SettingDef>& settings_catalog() {
     static const std::vector<core::SettingDef> defs = {
         {"color", "--color", {"EDGESHIP_COLOR"}, "auto", "colour on stderr: auto, always or never", false},
-        // IoT Hub (issue 7, reference/iothub.md §1.1, §6, §11). The connection string is a secret.
+        // IoT Hub (issue 7, docs/design/iothub.md §1.1, §6, §11). The connection string is a secret.
         {"iothub_connection_string", "--connection-string-file", {"EDGESHIP_IOTHUB_CONNECTION_STRING", "IOTHUB_CONNECTION_STRING"},
          std::nullopt, "IoT Hub service connection string (HostName=…;SharedAccessKeyName=…;SharedAccessKey=…)", true},
         {"iothub_endpoint", "--hub-url", {"EDGESHIP_IOTHUB_ENDPOINT"}, std::nullopt,

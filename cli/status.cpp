@@ -1,5 +1,5 @@
 // `edgeship status`: rollout status of one device ($edgeAgent twin) or of a deployment's fleet (query
-// API, one request per page), optionally waiting until it settles (reference/iothub.md §9, §12.8).
+// API, one request per page), optionally waiting until it settles (docs/design/iothub.md §9, §12.8).
 
 #include "cli/iothub_commands.hpp"
 

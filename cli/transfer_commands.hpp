@@ -1,7 +1,7 @@
 #pragma once
 
 // `edgeship push` and `edgeship pull`: images between OCI layouts / docker-archives and registries
-// (lib/registry/client.hpp; reference/registry.md §11).
+// (lib/registry/client.hpp; docs/design/registry.md §11).
 
 #include "cli/context.hpp"
 #include "cli/registry_flags.hpp"

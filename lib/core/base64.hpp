@@ -1,8 +1,8 @@
 #pragma once
 
 // Standard base64 with padding, over OpenSSL (EVP_EncodeBlock / EVP_DecodeBlock): docker config.json
-// `auth` values and Basic credentials (reference/registry.md §6), IoT Hub SharedAccessKeys and SAS
-// signatures (reference/iothub.md §6.2).
+// `auth` values and Basic credentials (docs/design/registry.md §6), IoT Hub SharedAccessKeys and SAS
+// signatures (docs/design/iothub.md §6.2).
 
 #include "core/result.hpp"
 

@@ -297,12 +297,13 @@ struct Client::Impl {
         }
         bool with_body = !req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
         if (req.body_source) {
-            // CURLOPT_UPLOAD with a known size sends Content-Length, never chunked (reference/registry.md §7).
+            // CURLOPT_UPLOAD with a known size sends Content-Length, never chunked
+            // (docs/design/registry.md §7).
             transfer.source = &*req.body_source;
             curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
             curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body_source->size));
             // Large reads and sends for blobs (libcurl's default is 64 KiB; 1 MiB cuts the read/send calls
-            // 16-fold on a 256 MiB layer, reference/registry.md §9.6). Capped by libcurl (2 MiB in 7.88).
+            // 16-fold on a 256 MiB layer, docs/design/registry.md §9.6). Capped by libcurl (2 MiB in 7.88).
             curl_easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, req.body_source->size >= (1 << 20) ? 1L << 20 : 65536L);
             curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_read);
             curl_easy_setopt(easy, CURLOPT_READDATA, &transfer);
@@ -382,7 +383,7 @@ Result<Response> Client::send(const Request& request, const SendOptions& send_op
         return send_attempts(request, send_options);
     }
     // Redirects are followed here, not by libcurl, so that only the final 2xx body reaches the sink and
-    // the Authorization rule below does not depend on the libcurl version (reference/registry.md §4).
+    // the Authorization rule below does not depend on the libcurl version (docs/design/registry.md §4).
     Request current = request;
     const std::string origin = url_origin(request.url);
     for (int hop = 0;; ++hop) {
@@ -406,7 +407,7 @@ Result<Response> Client::send(const Request& request, const SendOptions& send_op
                         ": refusing redirect from https to " + redact_text(strip_query(next)));
         }
         if (url_origin(next) != origin) {
-            // Never forward credentials to another host (reference/registry.md §4, §11.8).
+            // Never forward credentials to another host (docs/design/registry.md §4, §11.8).
             std::erase_if(current.headers, [](const auto& h) {
                 return iequals(h.first, "Authorization") || iequals(h.first, "Proxy-Authorization") ||
                        iequals(h.first, "Cookie");

@@ -24,7 +24,7 @@ namespace edgeship::http {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 /// A request body read in pieces (a 256 MiB layer never sits in memory). Sent with an exact
-/// `Content-Length: size`, never `Transfer-Encoding: chunked` (reference/registry.md §5.6, §7: ACR
+/// `Content-Length: size`, never `Transfer-Encoding: chunked` (docs/design/registry.md §5.6, §7: ACR
 /// rejects chunked bodies). Re-openable: `rewind` is called before a retry, so a retried attempt sends
 /// the same bytes again; without `rewind` the request is not retried once the body was read.
 struct BodySource {
@@ -43,7 +43,7 @@ using BodySink = std::function<Result<void>(std::string_view chunk)>;
 /// Whether 301/302/303/307/308 answers are followed (GET and HEAD only). Registries redirect blob
 /// downloads to storage; `Authorization` is dropped whenever the redirect leaves the original origin
 /// (scheme, host or port), and an https → http redirect is refused unless http is allowed
-/// (reference/registry.md §4, §11.8).
+/// (docs/design/registry.md §4, §11.8).
 enum class Redirects { no, follow };
 
 struct Request {

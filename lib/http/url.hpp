@@ -51,8 +51,8 @@ std::string url_host(std::string_view url);
 /// literals are judged: a DNS name is not resolved (a resolved answer could change before the request).
 bool is_non_public_host(std::string_view host);
 
-/// resolve_url() plus the SSRF guard of reference/registry.md §4 and §11.8 (as go-containerregistry does for
-/// upload Locations): a Location or redirect that leaves a public host for *another* host that is
+/// resolve_url() plus the SSRF guard of docs/design/registry.md §4 and §11.8 (as go-containerregistry
+/// does for upload Locations): a Location or redirect that leaves a public host for *another* host that is
 /// non-public (is_non_public_host) is refused. A registry that is itself on loopback or a private network
 /// may hand out sibling addresses there. `what` names the request in the error.
 Result<std::string> resolve_location(std::string_view base, std::string_view location, std::string_view what);

@@ -124,7 +124,7 @@ Result<BuiltImage> assemble_module_image(const ImageRequest& r) {
     if (r.deps != nullptr) {
         cfg.append_layer(r.deps->diff_id, {created, r.deps_text + " # edgeship build: dependencies", "", "", false});
     }
-    // reference/registry.md §8.5: weights below the code, so a code change re-ships (and devices
+    // docs/design/registry.md §8.5: weights below the code, so a code change re-ships (and devices
     // re-pull) only the small app layer, and a new model only the model layer.
     cfg.append_layer(r.layers->model.diff_id,
                      {created, copy_text(rt, true) + " # edgeship build: model " + src.model.file + " sha256:" + src.model.sha256,

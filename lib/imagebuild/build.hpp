@@ -1,5 +1,5 @@
 #pragma once
-// A module image without a Docker daemon (reference/registry.md §8.5): the runtime base image's layers
+// A module image without a Docker daemon (docs/design/registry.md §8.5): the runtime base image's layers
 // (reused by digest, never unpacked), then a model layer (the weights: large, changes per model
 // version), then an app layer (the module code: small, changes most often), and a config that keeps the
 // base's and sets the runtime's Env, Cmd, ExposedPorts, WorkingDir, User, Labels and history.
@@ -37,7 +37,7 @@ struct TargetPlatform {
     static Result<TargetPlatform> parse(const std::string& name);
 };
 
-/// `repo:version[-CONTAINER_TAG]-platform` (solution::image_tag, reference/iothub.md §2.4), checked
+/// `repo:version[-CONTAINER_TAG]-platform` (solution::image_tag, docs/design/iothub.md §2.4), checked
 /// against the reference grammar. Errors name the module.json.
 Result<oci::Reference> platform_reference(const solution::ModuleInfo& module, const std::string& platform,
                                           const std::string& container_tag);

@@ -1,7 +1,7 @@
 #pragma once
 // A small local cache of built model layers: the layer's inputs → (DiffID, digest, size), so a
 // `build --push` of an unchanged model HEAD-checks the registry instead of re-reading, re-compressing and
-// re-uploading it (reference/registry.md §8.2, §9.8, §11.9: "cache (DiffID, codec, level) → (digest,
+// re-uploading it (docs/design/registry.md §8.2, §9.8, §11.9: "cache (DiffID, codec, level) → (digest,
 // size) so re-pushes HEAD-skip without recompressing"). An entry is written only after the layer was
 // built; a hit is used only when the registry confirms it holds the blob (HEAD), so a stale or foreign
 // entry costs a rebuild, never a broken image.

@@ -71,7 +71,7 @@ http::Request HubClient::make_request(std::string method, const std::vector<std:
     http::Request r;
     r.method = std::move(method);
     r.url = http::build_url(m_endpoint, segments, {{"api-version", m_options.api_version}});
-    r.headers.emplace_back("Content-Type", "application/json; charset=utf-8"); // reference §12.2
+    r.headers.emplace_back("Content-Type", "application/json; charset=utf-8"); // docs/design/iothub.md §12.2
     r.headers.emplace_back("Accept", "application/json");
     for (const auto& h : extra_headers) {
         r.headers.push_back(h);
@@ -138,7 +138,8 @@ Result<nlohmann::json> HubClient::call(const http::Request& request, Operation o
 
 Result<void> HubClient::apply_configuration_content(const std::string& device_id, const nlohmann::json& content) {
     auto req = make_request("POST", {"devices", device_id, "applyConfigurationContent"}, content);
-    EDGESHIP_TRY(call(req, Operation::apply, {204, 200})); // reference §12.5: expect 204, accept 200
+    // docs/design/iothub.md §12.5: expect 204, accept 200
+    EDGESHIP_TRY(call(req, Operation::apply, {204, 200}));
     return {};
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 
-// The IoT Hub service REST client (reference/iothub.md §7, checklist §12): every request carries
+// The IoT Hub service REST client (docs/design/iothub.md §7, checklist §12): every request carries
 // api-version, JSON content type, a fresh SAS token and percent-encoded ids, and waits for a slot in
 // the matching per-minute budget before each attempt (retries included).
 
@@ -21,7 +21,7 @@
 
 namespace edgeship::iothub {
 
-/// GA version of the service REST API (reference §7.1); `--api-version` overrides it.
+/// GA version of the service REST API (docs/design/iothub.md §7.1); `--api-version` overrides it.
 inline constexpr const char* k_default_api_version = "2021-04-12";
 /// Default query page size sent as x-ms-max-item-count (the hub may use another).
 inline constexpr int k_default_page_size = 100;
@@ -33,7 +33,7 @@ inline constexpr int k_default_page_size = 100;
 /// retried as well (lib/http). Sources in docs/design/iothub-edge-agent.md.
 inline const std::vector<long> k_transient_statuses = {408, 429, 500, 503};
 
-/// Which throttle a request counts against (reference §11.1).
+/// Which throttle a request counts against (docs/design/iothub.md §11.1).
 enum class Operation { configuration, apply, registry, query, twin_read };
 
 struct HubOptions {
@@ -70,7 +70,7 @@ public:
     /// send(), then: a status in `ok` → the parsed JSON body (null when empty); otherwise hub_error().
     Result<nlohmann::json> call(const http::Request& request, Operation op, std::initializer_list<long> ok);
 
-    // Endpoints (reference §7.2) --------------------------------------------------------------
+    // Endpoints (docs/design/iothub.md §7.2) --------------------------------------------------------------
     /// POST /devices/{id}/applyConfigurationContent; 204 expected, 200 accepted.
     Result<void> apply_configuration_content(const std::string& device_id, const nlohmann::json& content);
     Result<nlohmann::json> get_device(const std::string& device_id);

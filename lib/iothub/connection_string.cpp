@@ -55,7 +55,7 @@ Result<ConnectionString> parse_connection_string(std::string_view text) {
         rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
         auto eq = part.find('=');
         if (eq == std::string_view::npos) {
-            continue; // reference/iothub.md §6.1: parts without '=' are ignored
+            continue; // docs/design/iothub.md §6.1: parts without '=' are ignored
         }
         std::string name = lower(strip(part.substr(0, eq)));
         std::string value = strip(part.substr(eq + 1));

@@ -7,7 +7,7 @@
 
 namespace edgeship::iothub {
 
-/// A service connection string (reference/iothub.md §6.1):
+/// A service connection string (docs/design/iothub.md §6.1):
 /// `HostName=<h>;SharedAccessKeyName=<policy>;SharedAccessKey=<base64>`.
 /// `key` is a secret: never log or print it.
 struct ConnectionString {

@@ -1,6 +1,6 @@
 #pragma once
 
-// Deployments on IoT Hub (reference/iothub.md §5, §7.2, §8, §9, §12): manifests, configuration
+// Deployments on IoT Hub (docs/design/iothub.md §5, §7.2, §8, §9, §12): manifests, configuration
 // objects, create/update/delete with etags, rollout polling (one request per query page, never one per
 // device) and the bounded wait used by --wait and --replace.
 
@@ -20,7 +20,7 @@
 namespace edgeship::iothub {
 
 /// Reads a deployment manifest: `{"modulesContent": …}` or `{"content": {"modulesContent": …}}` (both
-/// accepted by az, reference §4.3). Returns `{"modulesContent": …}`. Errors name the file.
+/// accepted by az, docs/design/iothub.md §4.3). Returns `{"modulesContent": …}`. Errors name the file.
 Result<nlohmann::json> load_manifest(const std::filesystem::path& path);
 
 /// True when $edgeAgent's keys are dotted `properties.desired.<path>` keys (a layered deployment, §5).
@@ -35,15 +35,15 @@ struct DeploymentSpec {
     std::map<std::string, std::string> metrics; ///< name → query
 };
 
-/// The configuration object sent on create (reference §7.3 / §8): id, schemaVersion "2.0", labels,
-/// content.modulesContent, metrics.queries, targetCondition, priority.
+/// The configuration object sent on create (docs/design/iothub.md §7.3 / §8): id, schemaVersion "2.0",
+/// labels, content.modulesContent, metrics.queries, targetCondition, priority.
 nlohmann::json configuration_body(const DeploymentSpec& spec);
 
 /// True when `existing` (from the hub) carries the same content, target condition, priority, labels
 /// and metric queries as `sent` — how a retried create that meets 409 recognises its own deployment.
 bool same_deployment(const nlohmann::json& sent, const nlohmann::json& existing);
 
-/// `"<etag>"` for If-Match (reference §8: unquoted in bodies, quoted in headers); "*" stays "*".
+/// `"<etag>"` for If-Match (docs/design/iothub.md §8: unquoted in bodies, quoted in headers); "*" stays "*".
 std::string quote_etag(std::string_view etag);
 
 struct CreateOutcome {
@@ -117,8 +117,8 @@ struct ReplaceResult {
     bool old_deleted = false;
 };
 
-/// Safe replacement (reference §5 immutability; Azure/azure-cli-extensions#1988): creates `spec` (its
-/// priority must be higher than the old one's), waits until it has succeeded on every targeted device,
+/// Safe replacement (docs/design/iothub.md §5 immutability; Azure/azure-cli-extensions#1988): creates `spec`
+/// (its priority must be higher than the old one's), waits until it has succeeded on every targeted device,
 /// then deletes `old_id` with the etag read at the start. If the wait does not succeed the old
 /// deployment is kept and an error says so. `log` receives one line per phase.
 Result<ReplaceResult> replace_deployment(HubClient& hub, const DeploymentSpec& spec, const nlohmann::json& old_config,

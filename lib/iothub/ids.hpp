@@ -1,6 +1,6 @@
 #pragma once
 
-// Identifier rules checked before any request (reference/iothub.md §7.1, §8).
+// Identifier rules checked before any request (docs/design/iothub.md §7.1, §8).
 
 #include "core/result.hpp"
 
@@ -14,7 +14,8 @@ namespace edgeship::iothub {
 Result<std::string> check_device_id(std::string_view id, std::string_view what = "device id");
 
 /// Deployment (configuration) ids: ≤ 128 characters of lower-case letters, digits and -+%_*!'
-/// (reference §8). Upper case is folded to lower case as `az` does; anything else is an error (exit 2).
+/// (docs/design/iothub.md §8). Upper case is folded to lower case as `az` does; anything else is an error
+/// (exit 2).
 Result<std::string> check_deployment_id(std::string_view id);
 
 } // namespace edgeship::iothub

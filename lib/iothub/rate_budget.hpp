@@ -1,6 +1,6 @@
 #pragma once
 
-// Client-side request budgets matching IoT Hub's per-minute throttles (reference/iothub.md §11.1),
+// Client-side request budgets matching IoT Hub's per-minute throttles (docs/design/iothub.md §11.1),
 // so retries and polling stay inside the quota instead of provoking 429s.
 
 #include <chrono>
@@ -35,7 +35,7 @@ private:
 
 enum class Tier { f1, s1, s2, s3 };
 
-/// Per-minute (or per-second) budgets for a hub tier and unit count (reference §11.1).
+/// Per-minute (or per-second) budgets for a hub tier and unit count (docs/design/iothub.md §11.1).
 struct Budgets {
     int configuration_per_min; ///< configurations and edge deployments: 20/min/unit on every tier
     int registry_per_min;      ///< identity registry: 100/min/unit (S3: 5,000)

@@ -47,7 +47,7 @@ bool agent_older_than_1_2(std::string_view version);
 /// configurations[deployment_id].status == "Applied".
 DeviceRollout evaluate_twin(const nlohmann::json& twin, std::optional<std::string_view> deployment_id);
 
-/// "ConfigFormatError" for 400, and the other lastDesiredStatus codes of reference §9.
+/// "ConfigFormatError" for 400, and the other lastDesiredStatus codes of docs/design/iothub.md §9.
 std::string_view desired_status_name(long code);
 
 struct FleetSummary {

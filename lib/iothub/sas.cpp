@@ -50,7 +50,7 @@ Result<std::string> TokenProvider::token() {
         SasParams p;
         std::string host = m_credentials.host_name;
         std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
-        p.resource_uri = host; // reference §6.2: sr = lower(HostName) for service calls
+        p.resource_uri = host; // docs/design/iothub.md §6.2: sr = lower(HostName) for service calls
         p.key_name = m_credentials.key_name;
         p.key = m_credentials.key;
         p.expiry = now + m_ttl.count();

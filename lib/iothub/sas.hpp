@@ -1,6 +1,6 @@
 #pragma once
 
-// SAS tokens for the IoT Hub service API (reference/iothub.md §6.2, test vectors in §6.3).
+// SAS tokens for the IoT Hub service API (docs/design/iothub.md §6.2, test vectors in §6.3).
 
 #include "core/result.hpp"
 #include "http/url.hpp"
@@ -34,8 +34,8 @@ std::string string_to_sign(const SasParams& params);
 Result<std::string> make_sas_token(const SasParams& params);
 
 /// Hands out SAS tokens for a connection string, signed for sr = lower(HostName) with a lifetime of
-/// `ttl` (≤ 3600 s, reference §6.2 and §12.1) and renewed once less than a fifth of the lifetime is
-/// left, so a long --wait never sends an expired token. Not thread-safe.
+/// `ttl` (≤ 3600 s, docs/design/iothub.md §6.2 and §12.1) and renewed once less than a fifth of the lifetime
+/// is left, so a long --wait never sends an expired token. Not thread-safe.
 class TokenProvider {
 public:
     using Clock = std::function<std::chrono::system_clock::time_point()>;

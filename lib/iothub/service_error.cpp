@@ -138,7 +138,7 @@ ServiceError parse_service_error(const http::Response& response) {
         e.message = first_line(response.body);
     }
     if (const auto* h = response.header("iothub-errorcode"); h != nullptr && !h->empty()) {
-        e.name = *h; // the header is authoritative (reference §7.1)
+        e.name = *h; // the header is authoritative (docs/design/iothub.md §7.1)
     }
     if (e.name.empty() && !e.number.empty()) {
         e.name = error_name_for_code(e.number);

@@ -1,6 +1,6 @@
 #pragma once
 
-// IoT Hub error responses turned into one-line errors (reference/iothub.md §7.1, §10).
+// IoT Hub error responses turned into one-line errors (docs/design/iothub.md §7.1, §10).
 
 #include "core/result.hpp"
 #include "http/client.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// createOptions serialization and chunking (reference/iothub.md §3).
+// createOptions serialization and chunking (docs/design/iothub.md §3).
 
 #include "core/result.hpp"
 

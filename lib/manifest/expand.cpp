@@ -17,7 +17,7 @@ struct Reference {
     bool braced = false;
 };
 
-// Python's posixpath.expandvars pattern: \$(\w+|\{[^}]*\}) (reference/iothub.md §2.2).
+// Python's posixpath.expandvars pattern: \$(\w+|\{[^}]*\}) (docs/design/iothub.md §2.2).
 bool match_reference(std::string_view text, std::size_t pos, Reference& ref) {
     std::size_t i = pos + 1;
     if (i < text.size() && text[i] == '{') {

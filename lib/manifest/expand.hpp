@@ -1,6 +1,6 @@
 #pragma once
 // Variable expansion for solution files (deployment templates, module.json) with iotedgedev's
-// semantics (reference/iothub.md §2.2) but JSON-safe: values are substituted inside decoded JSON
+// semantics (docs/design/iothub.md §2.2) but JSON-safe: values are substituted inside decoded JSON
 // strings after parsing, never by text replacement of the raw file, so a value with a quote,
 // backslash or newline cannot break the JSON (Azure/iotedgedev#414).
 
@@ -16,7 +16,7 @@
 namespace edgeship::manifest {
 
 /// The variables templates see: the process environment over the .env file
-/// (reference/iothub.md §1.1: variables already in the environment win).
+/// (docs/design/iothub.md §1.1: variables already in the environment win).
 core::Environment merge_variables(const core::Environment& dotenv, const core::Environment& process_env);
 
 /// A `$NAME` / `${NAME}` reference that names no variable. It is left verbatim (§2.2).

@@ -101,7 +101,7 @@ Result<void> check_and_infer(onnx::ModelProto& m, const std::string& step) {
 Result<Conversion> convert_onnx(const ConvertOptions& options, const std::string& source_sha, const core::Logger& log) {
     EDGESHIP_TRY_ASSIGN(LoadedModel loaded, load_model(options.input));
     // Weights stored beside the model are read in (resolved in the model's directory, never outside
-    // it: reference/onnx.md §10.6); write_conversion inlines them or, with --external-data, writes a
+    // it: docs/design/onnx.md §10.6); write_conversion inlines them or, with --external-data, writes a
     // new side file next to the output.
     EDGESHIP_TRY_ASSIGN(std::uint64_t external_bytes, load_external_data(loaded.proto, options.input.parent_path()));
     if (external_bytes > 0) {
@@ -144,7 +144,7 @@ Result<Conversion> convert_onnx(const ConvertOptions& options, const std::string
                                                            "re-export the model at the opset you need"
                                                          : "re-export the model at the opset you need"));
         }
-        // ConvertVersion leaves ir_version alone (reference/onnx.md §10.1).
+        // ConvertVersion leaves ir_version alone (docs/design/onnx.md §10.1).
         inferred.set_ir_version(std::max<std::int64_t>(inferred.ir_version(), ir_version_for_opset(target)));
         EDGESHIP_TRY(check_and_infer(inferred, "after converting to opset " + std::to_string(target)));
     }
@@ -358,7 +358,7 @@ Result<void> write_conversion(Conversion& c, const fs::path& path, const WriteOp
         c.report.external_data.reset();
         return {};
     }
-    // reference/onnx.md §10.6: libonnx has no writer; move raw bytes out and set the fields ourselves.
+    // docs/design/onnx.md §10.6: libonnx has no writer; move raw bytes out and set the fields ourselves.
     const std::string location = external_data_location(path);
     const fs::path data_path = path.parent_path() / location;
     EDGESHIP_TRY_ASSIGN(core::AtomicFile data_file, core::AtomicFile::create(data_path));

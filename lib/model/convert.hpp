@@ -100,7 +100,7 @@ Result<std::string> serialize_conversion(Conversion& conversion, const WriteOpti
 /// The report as JSON with stable snake_case fields.
 nlohmann::json report_to_json(const ConvertReport& report);
 
-/// Keys written to metadata_props (reference/onnx.md §10.7).
+/// Keys written to metadata_props (docs/design/onnx.md §10.7).
 namespace metadata_keys {
 inline constexpr const char* version = "edgeship.version";
 inline constexpr const char* source_format = "edgeship.source_format";

@@ -1,6 +1,6 @@
 #pragma once
 
-// External data (docs/ExternalData.md, reference/onnx.md §10.6): tensors whose bytes live in a side
+// External data (docs/ExternalData.md, docs/design/onnx.md §10.6): tensors whose bytes live in a side
 // file next to the .onnx file, the only way to store models over protobuf's 2 GiB message limit.
 // libonnx 1.12 has no C++ reader or writer for it, so both are here, in the lowest module that reads
 // models: `inspect`, `check`, `convert` (ONNX re-emission, PyTorch exports, --external-data) and

@@ -211,7 +211,7 @@ Result<Conversion> torch_impl(const FrameworkConvertOptions& o, const core::Logg
     EDGESHIP_TRY(require_valid(path + ": torch's export", check_model(*loaded)));
     // Over 2 GiB torch writes the weights as external data beside its export in the scratch directory;
     // read them in before the directory goes away (the output is written inline or, with
-    // --external-data, with a new side file: reference/onnx.md §10.6).
+    // --external-data, with a new side file: docs/design/onnx.md §10.6).
     if (auto ext = load_external_data(loaded->proto, onnx_path.parent_path()); !ext) {
         return unexpected(std::move(ext).error().context(path + ": reading torch's export"));
     }

@@ -229,7 +229,7 @@ def sk_tree(tree, scale=1.0):
         "threshold": nums(tree.threshold),
         "value": [nums(row) for row in value],
     }
-    # scikit-learn >= 1.3 learns where NaN goes; 1.2 rejects NaN (reference/onnx.md §6).
+    # scikit-learn >= 1.3 learns where NaN goes; 1.2 rejects NaN (docs/design/onnx.md §6).
     mgl = getattr(tree, "missing_go_to_left", None)
     if mgl is not None:
         d["missing_go_to_left"] = [int(x) for x in np.asarray(mgl).tolist()]

@@ -604,7 +604,7 @@ void add_tree(TreeEnsemble& e, const SkTree& s, const VoteFn& votes, const std::
             continue;
         }
         // scikit-learn compares (double)(float)x <= thr (double); the largest float ≤ thr gives the
-        // same answer for every float input (reference/onnx.md §6).
+        // same answer for every float input (docs/design/onnx.md §6).
         FloatTest ft = float_leq_threshold(thr);
         nd.mode = ft.mode;
         nd.threshold = ft.threshold;
@@ -644,7 +644,7 @@ void forest(TreeEnsemble& e, const json& est, const std::string& cls, const std:
         summary.classes = k;
         // predict_proba: each tree's leaf counts normalised to sum 1 (a zero sum stays 0), averaged
         // over the trees. Every class gets a vote at every leaf (ORT's binary special case depends on
-        // the set of voted classes, reference/onnx.md §9.1).
+        // the set of voted classes, docs/design/onnx.md §9.1).
         VoteFn vote = [k, share, &where](const std::vector<double>& v) {
             if (static_cast<std::int32_t>(v.size()) != k) {
                 bad(where + ": leaf values do not match the " + std::to_string(k) + " classes");

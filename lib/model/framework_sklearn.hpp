@@ -31,7 +31,7 @@ struct SklearnBuildOptions {
     std::string graph_name = "sklearn";
     std::string input_name = "features";
     std::string output_name; ///< regressors: default "prediction"; transformers: "transformed"
-    std::int64_t opset = 17; ///< ai.onnx opset, 13–17 (reference/onnx.md §0)
+    std::int64_t opset = 17; ///< ai.onnx opset, 13–17 (docs/design/onnx.md §0)
     std::string producer_version;
     std::string doc_string;
     std::vector<std::pair<std::string, std::string>> metadata; ///< metadata_props, in order
@@ -63,7 +63,7 @@ struct SklearnBuild {
 ///                (LinearSVC: `label` and `decision` [batch, 1|classes], it has no probabilities);
 ///   regressors:  `prediction` float [batch, targets]; transformers: `transformed` float [batch, F'].
 /// Thresholds follow scikit-learn's float32-input/double-threshold comparison exactly (largest float
-/// ≤ thr, reference/onnx.md §6); HistGradientBoosting's missing_go_to_left routes NaN (§7). Tree
+/// ≤ thr, docs/design/onnx.md §6); HistGradientBoosting's missing_go_to_left routes NaN (§7). Tree
 /// models without learned NaN routing (scikit-learn < 1.3 rejects NaN) send NaN to the right child.
 /// Errors: exit 1 for an unsupported estimator (named, with the supported list) or a malformed
 /// description (names the field); exit 2 for an opset outside 13–17; exit 3 when the ONNX checker,

@@ -89,7 +89,7 @@ Result<Objective> parse_objective(std::string_view text) {
         }
         tokens.remove_prefix(sp + 1);
     }
-    // reference/onnx.md §5.3
+    // docs/design/onnx.md §5.3
     static const std::map<std::string, Transform> scores = {
         {"regression", Transform::none}, {"regression_l1", Transform::none}, {"huber", Transform::none},
         {"fair", Transform::none},       {"quantile", Transform::none},      {"mape", Transform::none},

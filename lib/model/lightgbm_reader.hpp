@@ -1,7 +1,7 @@
 #pragma once
 
 // LightGBM text models (Booster.save_model, format v2–v4) to a TreeEnsemble. Format, decision rules and
-// the mapping to ONNX: reference/onnx.md §5, §7.
+// the mapping to ONNX: docs/design/onnx.md §5, §7.
 
 #include "core/result.hpp"
 #include "model/tree_reader.hpp"

@@ -104,7 +104,7 @@ std::vector<Finding> check_model(const LoadedModel& model, StrictShapes strict, 
     for (const auto& ref : external_data_refs(model.proto)) {
         fs::path p = model.path.parent_path() / ref.location;
         std::error_code ec;
-        // The same rule load_external_data applies (reference/onnx.md §10.6).
+        // The same rule load_external_data applies (docs/design/onnx.md §10.6).
         if (auto problem = external_location_problem(ref.location, model.path.parent_path()); !problem.empty()) {
             findings.push_back({"external_data", "tensor '" + ref.tensor + "': " + problem});
             continue;
@@ -123,7 +123,7 @@ std::vector<Finding> check_model(const LoadedModel& model, StrictShapes strict, 
         return findings;
     }
     try {
-        // Path overload: resolves external data next to the model (reference/onnx.md §10.3).
+        // Path overload: resolves external data next to the model (docs/design/onnx.md §10.3).
         onnx::checker::check_model(model.path.string());
     } catch (const std::exception& e) {
         findings.push_back({"checker", first_line(e.what())});
@@ -131,7 +131,7 @@ std::vector<Finding> check_model(const LoadedModel& model, StrictShapes strict, 
     onnx::ModelProto copy = model.proto;
     try {
         // Lenient by default: no type checks, errors swallowed per node. Strict type checking rejects
-        // 3 of the official test models (reference/onnx.md §10.2, §12), so it is opt-in.
+        // 3 of the official test models (docs/design/onnx.md §10.2, §12), so it is opt-in.
         bool strict_mode = strict == StrictShapes::yes;
         onnx::ShapeInferenceOptions opts{strict_mode, strict_mode ? 1 : 0, false};
         onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(), opts);

@@ -39,7 +39,7 @@ enum class StrictShapes { no, yes };
 
 /// Runs the ONNX checker and shape inference and returns what they found (empty = valid).
 /// Uses the path-based checker so external data is resolved against the model's directory
-/// (reference/onnx.md §10.3). Shape inference is lenient unless `strict` (§10.2: strict mode rejects
+/// (docs/design/onnx.md §10.3). Shape inference is lenient unless `strict` (§10.2: strict mode rejects
 /// 3 of the official test models). `inferred` receives the model after shape inference when given.
 std::vector<Finding> check_model(const LoadedModel& model, StrictShapes strict = StrictShapes::no,
                                  onnx::ModelProto* inferred = nullptr);
@@ -60,7 +60,7 @@ struct ExternalDataRef {
 /// Every external-data reference of the model's initializers (main graph and subgraphs).
 std::vector<ExternalDataRef> external_data_refs(const onnx::ModelProto& model);
 
-/// The IR version that introduced `opset` of the default domain (onnx docs/Versioning.md, reference/onnx.md
+/// The IR version that introduced `opset` of the default domain (onnx docs/Versioning.md, docs/design/onnx.md
 /// §10.1): the version converter does not update ir_version, so callers set it from this.
 std::int64_t ir_version_for_opset(std::int64_t opset);
 

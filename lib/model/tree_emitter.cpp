@@ -107,7 +107,7 @@ bool labels_are_indices(const Head& head) {
     return true;
 }
 
-// Writes all trees into the tree op's parallel arrays (reference/onnx.md §2), releasing each tree
+// Writes all trees into the tree op's parallel arrays (docs/design/onnx.md §2), releasing each tree
 // once written. Arrays are reserved to their exact size: on an arena, growth would strand the old blocks.
 void write_trees(onnx::NodeProto* op, TreeEnsemble& e, bool classifier) {
     const std::size_t nodes = e.node_count();
@@ -287,7 +287,7 @@ Result<OnnxModel> emit_tree_ensemble(TreeEnsemble&& e, const EmitOptions& option
     e.trees.clear();
     e.trees.shrink_to_fit();
 
-    // Post-processing with explicit ops (reference/onnx.md §9.2: never rely on post_transform codes
+    // Post-processing with explicit ops (docs/design/onnx.md §9.2: never rely on post_transform codes
     // where a plain op says it).
     std::vector<std::pair<std::string, std::pair<int, std::int64_t>>> outputs; // name, (type, width)
     if (!classifier_op && !plain_scores) {
@@ -382,7 +382,7 @@ Result<OnnxModel> emit_tree_ensemble(TreeEnsemble&& e, const EmitOptions& option
         set_value_info(g->add_output(), name, tw.first, tw.second);
     }
 
-    // Validate before anyone writes it (reference/onnx.md §10.3, §17.9).
+    // Validate before anyone writes it (docs/design/onnx.md §10.3, §17.9).
     if (auto findings = validate_tree_ensembles(m); !findings.empty()) {
         std::string msg = "structural validation failed: " + findings.front().message;
         if (findings.size() > 1) {

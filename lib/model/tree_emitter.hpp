@@ -1,7 +1,7 @@
 #pragma once
 
 // Turns a TreeEnsemble (tree_ensemble.hpp) into an ONNX model: ai.onnx.ml opset 3
-// TreeEnsembleRegressor/TreeEnsembleClassifier, IR 7–8, ai.onnx opset 13–17 (reference/onnx.md §0),
+// TreeEnsembleRegressor/TreeEnsembleClassifier, IR 7–8, ai.onnx opset 13–17 (docs/design/onnx.md §0),
 // validated by our structural validator, the ONNX checker and strict shape inference before it is
 // returned. Format-neutral: every reader (XGBoost, LightGBM, scikit-learn) goes through here.
 
@@ -48,13 +48,14 @@ struct EmitOptions {
     std::vector<std::pair<std::string, std::string>> metadata; ///< metadata_props, in order
 };
 
-/// The lowest IR version that can carry ai.onnx opset `opset` (onnx docs/Versioning.md; reference/onnx.md §10.1).
+/// The lowest IR version that can carry ai.onnx opset `opset` (onnx docs/Versioning.md;
+/// docs/design/onnx.md §10.1).
 
 /// Emits `ensemble` (consumed: trees are released as they are written, to bound peak memory).
 /// Graph: input `options.input_name` float [batch, n_features]; outputs by head kind:
 ///   scores     -> `head.output_name` float [batch, n_targets]
 ///   classifier -> `label` int64|string [batch] (an explicit ArgMax of the probabilities, never the
-///                 tree op's own label, reference/onnx.md §9.1) and `probabilities` float [batch, classes]
+///                 tree op's own label, docs/design/onnx.md §9.1) and `probabilities` float [batch, classes]
 ///   hinge      -> `label` int64 [batch]
 /// Errors: exit 2 for an opset outside 13–17; exit 3 when the structural validator, the ONNX checker
 /// or strict shape inference rejects the result (messages name the tree and node).

@@ -2,7 +2,7 @@
 
 // A format-neutral description of a tree ensemble: what the format readers (XGBoost, LightGBM, later
 // scikit-learn) build and what the ONNX emitter (tree_emitter.hpp) turns into ai.onnx.ml
-// TreeEnsembleRegressor/TreeEnsembleClassifier. The vocabulary is ONNX's (reference/onnx.md §2): every
+// TreeEnsembleRegressor/TreeEnsembleClassifier. The vocabulary is ONNX's (docs/design/onnx.md §2): every
 // node compares one feature with a float threshold and takes the true branch when the comparison holds.
 
 #include "core/result.hpp"
@@ -14,7 +14,8 @@
 
 namespace edgeship::model {
 
-/// The comparison of a node; the true branch is taken when `x <op> threshold` holds (reference/onnx.md §2).
+/// The comparison of a node; the true branch is taken when `x <op> threshold` holds
+/// (docs/design/onnx.md §2).
 enum class NodeMode : std::uint8_t { leaf, branch_leq, branch_lt, branch_gte, branch_gt, branch_eq, branch_neq };
 
 /// ONNX's name of a mode ("BRANCH_LT", "LEAF").
@@ -86,7 +87,7 @@ struct TreeEnsemble {
 };
 
 /// The largest float f with f <= v, so that for every float x: x <= f ⇔ x <= v (compared in double).
-/// skl2onnx's `sklearn_threshold` rule (reference/onnx.md §6), for double thresholds and float inputs.
+/// skl2onnx's `sklearn_threshold` rule (docs/design/onnx.md §6), for double thresholds and float inputs.
 /// Clamped to [-FLT_MAX, FLT_MAX]; float_leq_threshold handles values below the float range exactly.
 float float_at_or_below(double v);
 
@@ -113,7 +114,7 @@ std::vector<ValueInterval> category_intervals(std::span<const std::int64_t> cate
 /// Rewrites node `at` of `tree` as a chain that sends x to `in_child` when it lies in one of
 /// `intervals` (sorted, disjoint, non-empty) and to `out_child` otherwise; NaN goes to `in_child` when
 /// `nan_in`. Appends 2·intervals−1 nodes; `in_child`/`out_child` become shared children (a DAG), as
-/// onnxmltools does for categorical splits (reference/onnx.md §4.5, §5.3). Shared children sit on true
+/// onnxmltools does for categorical splits (docs/design/onnx.md §4.5, §5.3). Shared children sit on true
 /// branches only, and `out_child` is first reached through the chain's last false branch, the layout
 /// ONNX Runtime requires (see validate_tree_node).
 void build_interval_chain(Tree& tree, std::int32_t at, std::int32_t feature, std::span<const ValueInterval> intervals,

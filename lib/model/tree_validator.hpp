@@ -2,7 +2,7 @@
 
 // Our own structural validation of ai.onnx.ml TreeEnsembleRegressor / TreeEnsembleClassifier nodes.
 // The ONNX checker validates attribute types only; malformed trees pass it and shape inference and
-// are rejected by ONNX Runtime only when the model is loaded (reference/onnx.md §10.3, §9.3).
+// are rejected by ONNX Runtime only when the model is loaded (docs/design/onnx.md §10.3, §9.3).
 
 #include "model/onnx_model.hpp"
 
@@ -17,7 +17,7 @@ namespace edgeship::model {
 /// True for TreeEnsembleRegressor/TreeEnsembleClassifier in the ai.onnx.ml domain.
 bool is_tree_ensemble_node(const onnx::NodeProto& node);
 
-/// Checks one tree-ensemble node against the rules of reference/onnx.md §10.3:
+/// Checks one tree-ensemble node against the rules of docs/design/onnx.md §10.3:
 /// equal lengths of all nodes_* arrays and of all vote arrays; valid mode, post_transform and
 /// aggregate_function strings; per tree, node ids exactly 0…n−1; children that exist in the same tree
 /// and no cycles (shared children are allowed); every leaf with at least one vote and no votes on

@@ -17,7 +17,7 @@ namespace {
 
 using json = nlohmann::json;
 
-// One tree exactly as stored (reference/onnx.md §4.1); only the arrays the conversion needs are kept.
+// One tree exactly as stored (docs/design/onnx.md §4.1); only the arrays the conversion needs are kept.
 struct RawTree {
     std::string num_nodes;
     std::string size_leaf_vector;
@@ -477,7 +477,7 @@ struct Objective {
     bool multiclass;
 };
 
-// reference/onnx.md §4.4; rank:* produce raw scores.
+// docs/design/onnx.md §4.4; rank:* produce raw scores.
 const std::map<std::string, Objective>& objectives() {
     static const std::map<std::string, Objective> table = {
         {"reg:squarederror", {Link::identity, HeadKind::scores, Transform::none, false}},
@@ -601,7 +601,7 @@ Result<Tree> convert_tree(RawTree& r, std::size_t t, std::int32_t group, double 
         stack.push_back(l);
     }
 
-    // Categorical splits: node -> [begin, end) of `categories` (reference/onnx.md §4.1).
+    // Categorical splits: node -> [begin, end) of `categories` (docs/design/onnx.md §4.1).
     std::map<std::int64_t, std::pair<std::size_t, std::size_t>> cat_ranges;
     if (!r.categories_nodes.empty()) {
         if (r.categories_segments.size() != r.categories_nodes.size() ||
@@ -964,7 +964,8 @@ Result<ReadModel> read_xgboost(std::string bytes, XgboostEncoding encoding, cons
             return fail("dart booster without weight_drop", ExitCode::validation);
         }
     }
-    // "missing" other than NaN cannot be expressed (reference/onnx.md §4.4): the scikit-learn wrapper records it.
+    // "missing" other than NaN cannot be expressed (docs/design/onnx.md §4.4): the scikit-learn wrapper
+    // records it.
     if (auto it = raw.attributes.find("scikit_learn"); it != raw.attributes.end()) {
         try {
             auto sk = json::parse(it->second, nullptr, true, false);

@@ -1,7 +1,7 @@
 #pragma once
 
 // XGBoost model files (JSON and UBJSON, as written by XGBoost 1.x, 2.x, 3.x) to a TreeEnsemble.
-// Layout, base_score forms and the objective mapping: reference/onnx.md §4.
+// Layout, base_score forms and the objective mapping: docs/design/onnx.md §4.
 
 #include "core/result.hpp"
 #include "model/tree_reader.hpp"
@@ -24,7 +24,7 @@ enum class XgboostEncoding { json, ubjson };
 /// and node.
 Result<ReadModel> read_xgboost(std::string bytes, XgboostEncoding encoding, const ReadOptions& options);
 
-/// "[0.1,0.2]" or "5E-1" or "0.5" -> values (reference/onnx.md §4.3). Errors name the text.
+/// "[0.1,0.2]" or "5E-1" or "0.5" -> values (docs/design/onnx.md §4.3). Errors name the text.
 Result<std::vector<double>> parse_base_score(std::string_view text);
 
 } // namespace edgeship::model

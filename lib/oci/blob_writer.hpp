@@ -15,7 +15,7 @@
 namespace edgeship::oci {
 
 /// How a layer blob is stored. gzip is the default and the only compression every IoT Edge device
-/// pulls; zstd is not offered yet (reference/registry.md §8.4).
+/// pulls; zstd is not offered yet (docs/design/registry.md §8.4).
 enum class Compression { none, gzip };
 
 /// Progress of a streaming stage, reported roughly every MiB and once at the end.
@@ -54,7 +54,7 @@ struct LayerBlob {
     std::map<std::filesystem::path, std::string> source_sha256;
 };
 
-/// The one-pass layer pipeline (reference/registry.md §8.6, §9.8):
+/// The one-pass layer pipeline (docs/design/registry.md §8.6, §9.8):
 ///   tar bytes → sha256 (DiffID) → gzip → sha256 (digest) → temporary file in out_dir
 /// commit() finishes the stream and renames the file to out_dir/<digest hex>; an error, a cancel or
 /// destruction before commit() removes the temporary file. The two sha256 run on threads of their own

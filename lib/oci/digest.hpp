@@ -10,7 +10,8 @@
 
 namespace edgeship::oci {
 
-/// A content digest "sha256:<64 lower-case hex>" (reference/registry.md §3; OCI image-spec descriptor.md).
+/// A content digest "sha256:<64 lower-case hex>" (docs/design/registry.md §3; OCI image-spec
+/// descriptor.md).
 /// Only sha256 is produced and verified; other algorithms are refused at parse time with a clear error.
 /// Value type, cheap to copy, thread-safe to share.
 class Digest {

@@ -18,8 +18,8 @@ constexpr std::size_t k_out_chunk = 256 * 1024;
 // Input handed to one engine call: both engines count in 32-bit fields.
 constexpr std::size_t k_max_in = 64u << 20;
 
-// Fixed gzip header: magic, CM=deflate, FLG=0, MTIME=0, XFL=0, OS=255 (unknown) — reference/registry.md §8.2:
-// the header is set explicitly so the digest depends on the data, the engine and the level only.
+// Fixed gzip header: magic, CM=deflate, FLG=0, MTIME=0, XFL=0, OS=255 (unknown) — docs/design/registry.md
+// §8.2: the header is set explicitly so the digest depends on the data, the engine and the level only.
 constexpr std::array<unsigned char, 10> k_gzip_header = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
 
 std::string_view header_view() {
@@ -134,7 +134,7 @@ private:
 };
 
 #if EDGESHIP_OCI_HAVE_ISAL
-// ISA-L igzip streaming (reference/registry.md §8.6): IGZIP_GZIP_NO_HDR so ISA-L writes only the trailer
+// ISA-L igzip streaming (docs/design/registry.md §8.6): IGZIP_GZIP_NO_HDR so ISA-L writes only the trailer
 // after our explicit header; a caller-owned level buffer for levels ≥ 1.
 class IsalCompressor final : public GzipCompressor::Impl {
 public:

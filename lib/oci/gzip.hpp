@@ -13,7 +13,7 @@ namespace edgeship::oci {
 using ByteSink = std::function<Result<void>(std::string_view)>;
 
 /// Which deflate implementation compresses a layer. ISA-L (Intel's igzip) is ~25× GNU gzip at level 1
-/// with output as small (reference/registry.md §8.6, §9.3); zlib is the portable fallback.
+/// with output as small (docs/design/registry.md §8.6, §9.3); zlib is the portable fallback.
 /// The two produce different bytes, hence different layer digests (§8.2): key caches on the engine.
 enum class GzipEngine { isal, zlib };
 

@@ -28,8 +28,8 @@ struct ImageLayer {
 };
 
 /// An image whose blobs are all available locally: what `build` assembles, a layout or archive reader
-/// returns, and the registry client pushes (layers, then config, then manifest; reference §3.1).
-/// The config and manifest are kept as the exact bytes their digests cover.
+/// returns, and the registry client pushes (layers, then config, then manifest; docs/design/registry.md
+/// §3.1). The config and manifest are kept as the exact bytes their digests cover.
 struct LocalImage {
     Blob manifest; ///< bytes + descriptor (descriptor.platform set from the config)
     Manifest parsed_manifest;

@@ -326,7 +326,7 @@ Result<LayerBlob> build_layer(std::vector<LayerEntry> entries, const fs::path& o
     }
     DiscardOnExit discard_on_exit{ctx};
     // PAX restricted: plain ustar headers unless a name, link or size needs a PAX record; no
-    // atime/ctime records (reference/registry.md §8.1). Block size 0: no record padding, data goes
+    // atime/ctime records (docs/design/registry.md §8.1). Block size 0: no record padding, data goes
     // straight to the pipeline.
     if (archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
         archive_write_set_bytes_per_block(a.get(), 0) != ARCHIVE_OK ||

@@ -13,7 +13,7 @@
 namespace edgeship::oci {
 
 /// mtime of every entry when no SOURCE_DATE_EPOCH is given: 1970-01-01T00:00:01Z, as jib does
-/// (reference/registry.md §8.1, §12: "files 1970-01-01T00:00:01Z"); some tools treat 0 as "unset".
+/// (docs/design/registry.md §8.1, §12: "files 1970-01-01T00:00:01Z"); some tools treat 0 as "unset".
 inline constexpr std::int64_t k_default_epoch = 1;
 
 /// One entry of a layer to build. Paths are relative to the image root ("app/main.py"); "./" and
@@ -41,7 +41,7 @@ struct LayerEntry {
     static LayerEntry opaque_whiteout(std::string_view dir);
 };
 
-/// Settings of a reproducible layer (reference/registry.md §8.1).
+/// Settings of a reproducible layer (docs/design/registry.md §8.1).
 struct LayerOptions {
     /// SOURCE_DATE_EPOCH as passed in by the caller (the library never reads the environment);
     /// unset ⇒ k_default_epoch. Used as every entry's mtime.

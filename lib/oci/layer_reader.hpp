@@ -43,7 +43,7 @@ struct ScanOptions {
     bool keep_entries = true;
     /// Refuse absolute paths, ".." components, symlinks whose relative target climbs out of the root,
     /// hardlinks to such paths and members reached through a symlink of the same layer
-    /// (reference/registry.md, issue 6 "Bad input").
+    /// (docs/design/registry.md §8.1, issue 6 "Bad input").
     bool check_safety = true;
     GzipEngine engine = default_gzip_engine();
     /// Receives every uncompressed byte in order (e.g. to write the tar into a docker-archive).

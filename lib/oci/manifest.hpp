@@ -15,7 +15,7 @@
 
 namespace edgeship::oci {
 
-/// Which manifest family an image is written in (reference/registry.md §3.3).
+/// Which manifest family an image is written in (docs/design/registry.md §3.3).
 enum class ManifestFormat {
     oci,   ///< application/vnd.oci.image.manifest.v1+json, OCI index, OCI layer/config types
     docker ///< Docker schema 2 manifest, manifest list, Docker layer/config types

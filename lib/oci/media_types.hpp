@@ -2,7 +2,7 @@
 
 #include <string_view>
 
-/// Media types (reference/registry.md §3.3; OCI image-spec media-types.md; Docker manifest-v2-2.md).
+/// Media types (docs/design/registry.md §3.3; OCI image-spec media-types.md; Docker manifest-v2-2.md).
 namespace edgeship::oci::media_type {
 
 inline constexpr std::string_view oci_manifest = "application/vnd.oci.image.manifest.v1+json";
@@ -23,12 +23,12 @@ inline constexpr std::string_view docker_layer = "application/vnd.docker.image.r
 inline constexpr std::string_view docker_foreign_layer_gzip =
     "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 
-/// The empty blob `{}` (reference/registry.md §3.3).
+/// The empty blob `{}` (docs/design/registry.md §3.3).
 inline constexpr std::string_view empty_json = "{}";
 inline constexpr std::string_view empty_json_digest =
     "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
 
-/// The four manifest types a registry GET must always accept (reference/registry.md §3.2).
+/// The four manifest types a registry GET must always accept (docs/design/registry.md §3.2).
 inline constexpr std::string_view manifest_accept =
     "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
     "application/vnd.docker.distribution.manifest.v2+json, "

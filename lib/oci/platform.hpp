@@ -8,7 +8,7 @@
 
 namespace edgeship::oci {
 
-/// An image platform (OCI image-index "platform"; reference/registry.md §3.4).
+/// An image platform (OCI image-index "platform"; docs/design/registry.md §3.4).
 struct Platform {
     std::string os = "linux";
     std::string architecture = "amd64";

@@ -15,7 +15,7 @@ inline constexpr std::string_view k_docker_hub_api = "registry-1.docker.io";
 
 /// An image reference `[registry[:port]/]repository[:tag][@sha256:…]`, normalized as Docker does:
 /// no registry ⇒ docker.io; a one-component Docker Hub repository gets "library/"; no tag and no digest ⇒
-/// tag "latest". Grammar: reference/registry.md §1 (distribution's reference grammar).
+/// tag "latest". Grammar: docs/design/registry.md §1 (distribution's reference grammar).
 /// Value type; thread-safe to share.
 struct Reference {
     std::string registry;         ///< "docker.io", "localhost:5000", "[::1]:5000", "myacr.azurecr.io"
@@ -45,7 +45,7 @@ struct Reference {
     friend bool operator==(const Reference&, const Reference&) = default;
 };
 
-/// True if `tag` matches `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` (reference/registry.md §1).
+/// True if `tag` matches `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` (docs/design/registry.md §1).
 bool is_valid_tag(std::string_view tag);
 /// True if `repository` matches the path-component grammar (lower case, separators . _ __ -+, '/').
 bool is_valid_repository(std::string_view repository);

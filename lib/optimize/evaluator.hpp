@@ -28,7 +28,7 @@ const std::set<std::string>& evaluator_ops();
 
 /// A small float32 reference evaluator for the ops static-int8 calibration needs to run (Gemm, MatMul,
 /// Conv, pooling, element-wise ops, shape plumbing). There is no ONNX runtime for C++ in Debian
-/// (reference/onnx.md §13), so calibration computes activation ranges with this instead. It is written for
+/// (docs/design/onnx.md §13), so calibration computes activation ranges with this instead. It is written for
 /// clarity, not speed: calibration sets are small. Immutable after create(); run() is const and may be
 /// called from several threads.
 class Evaluator {

@@ -1,6 +1,6 @@
 #pragma once
 
-// External data for `optimize` (reference/onnx.md §10.6). The reader and writer live in the model
+// External data for `optimize` (docs/design/onnx.md §10.6). The reader and writer live in the model
 // module (model/external_data.hpp) so that every command that reads a model shares one
 // implementation and one location rule; these names keep the optimize API.
 

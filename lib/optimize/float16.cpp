@@ -18,7 +18,7 @@ using detail::is_default_domain;
 using T = onnx::TensorProto;
 
 const std::set<std::string>& default_fp16_block_list() {
-    // reference/onnx.md §10.4. The ai.onnx.ml domain is kept float32 as a whole (other domains too).
+    // docs/design/onnx.md §10.4. The ai.onnx.ml domain is kept float32 as a whole (other domains too).
     static const std::set<std::string> list = {
         "ReduceMean",                                   // NaN/zeros in float16 (onnxconverter-common#323)
         "NonMaxSuppression", "RoiAlign", "TopK",        // float32-only kernels in ONNX Runtime CPU

@@ -12,7 +12,7 @@
 
 namespace edgeship::optimize {
 
-/// Ops kept in float32 by default (reference/onnx.md §10.4): the ai.onnx.ml ops (the tree ensembles
+/// Ops kept in float32 by default (docs/design/onnx.md §10.4): the ai.onnx.ml ops (the tree ensembles
 /// before ml 5 take no float16), ops ONNX Runtime's CPU provider has no float16 kernel for or that lose
 /// accuracy in it (ReduceMean gave NaN/zeros, onnxconverter-common#323), and ops whose output type comes
 /// from an attribute this pass does not rewrite (Random*, EyeLike, Bernoulli, Multinomial).

@@ -17,7 +17,7 @@ struct OpsetChange {
     std::int64_t ir_to = 0;
 };
 
-/// The IR version docs/Versioning.md pairs with an ai.onnx opset (reference/onnx.md §10.1).
+/// The IR version docs/Versioning.md pairs with an ai.onnx opset (docs/design/onnx.md §10.1).
 using model::ir_version_for_opset;
 
 /// Highest ai.onnx opset this build's ONNX knows (17 for Debian's ONNX 1.12).

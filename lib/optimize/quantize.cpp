@@ -307,7 +307,7 @@ struct ActParams {
     bool is_unsigned = false;
 };
 
-// reference/onnx.md §10.5: the range comes from the calibration data; non-negative ranges use uint8
+// docs/design/onnx.md §10.5: the range comes from the calibration data; non-negative ranges use uint8
 // with zero point 0 (full resolution after Relu), ranges with negatives int8 symmetric.
 ActParams activation_params(float lo, float hi) {
     ActParams p;

@@ -29,7 +29,7 @@ struct QuantizeStats {
     std::size_t calibration_rows = 0;
 };
 
-/// Dynamic int8 (reference/onnx.md §10.5): every MatMul with a constant 2-D float weight and every
+/// Dynamic int8 (docs/design/onnx.md §10.5): every MatMul with a constant 2-D float weight and every
 /// Gemm (transA = 0) with one becomes DynamicQuantizeLinear + MatMulInteger (uint8 activations
 /// quantized at run time, int8 symmetric weights, per-tensor or per output column) + Cast + Mul by the
 /// combined scale (+ Add of the bias for Gemm). Needs ai.onnx opset >= 11. Unused float weights are

@@ -1,4 +1,4 @@
-// Registry authentication (reference/registry.md §5, §11.1-2): WWW-Authenticate parsing, Basic, Bearer
+// Registry authentication (docs/design/registry.md §5, §11.1-2): WWW-Authenticate parsing, Basic, Bearer
 // tokens by GET or OAuth2 POST, ACR conventions, a token cache per scope set.
 
 #include "registry/auth.hpp"
@@ -19,7 +19,7 @@
 
 namespace edgeship::registry {
 
-// reference/registry.md §5.4: resourcetype ":" resourcename ":" action[,action]
+// docs/design/registry.md §5.4: resourcetype ":" resourcename ":" action[,action]
 std::string repository_scope(std::string_view repository, std::string_view actions) {
     std::string scope = "repository:";
     scope.append(repository);
@@ -28,7 +28,7 @@ std::string repository_scope(std::string_view repository, std::string_view actio
     return scope;
 }
 
-// ---- WWW-Authenticate (RFC 7235 §4.1; reference §5.1) --------------------------------------------
+// ---- WWW-Authenticate (RFC 7235 §4.1; docs/design/registry.md §5.1) --------------------------------
 
 namespace {
 
@@ -426,8 +426,8 @@ private:
 
     // The realm must be http(s). Plain http would send the password (or refresh token) in clear text, so
     // it is accepted only when the registry itself is reached over plain http (the user opted out of TLS
-    // already: allow_http) or when the token server is on loopback (the test fixtures of reference §10.3,
-    // nothing leaves the machine).
+    // already: allow_http) or when the token server is on loopback (the test fixtures of
+    // docs/design/registry.md §10.3, nothing leaves the machine).
     Result<void> check_realm(const std::string& realm) const {
         std::string scheme = lower(http::url_scheme(realm));
         if (scheme == "https") {

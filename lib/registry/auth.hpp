@@ -1,7 +1,7 @@
 #pragma once
 
 // Registry authentication: WWW-Authenticate challenges, Basic, Bearer tokens (GET and OAuth2 POST), Azure
-// Container Registry conventions, token cache per scope set (reference/registry.md §5, §11.1-2).
+// Container Registry conventions, token cache per scope set (docs/design/registry.md §5, §11.1-2).
 // The transfer code (registry/client.hpp) sends a request with `cached(scopes)`; on a 401 it calls
 // `respond(...)` once with every WWW-Authenticate value of that response and retries with the result.
 

@@ -1,4 +1,4 @@
-// The registry transfer client (reference/registry.md §2-§4, §11): connections and auth retries, blob
+// The registry transfer client (docs/design/registry.md §2-§4, §11): connections and auth retries, blob
 // upload (HEAD skip, mount, streamed PATCH or chunks, resume, PUT ?digest=), manifests, pulls.
 
 #include "registry/client.hpp"
@@ -608,7 +608,7 @@ private:
 
     // --- re-push of what is already there ---------------------------------------------------------
 
-    /// Whether `repo:ref` already names the manifest `digest` (reference/registry.md §3.2: HEAD answers
+    /// Whether `repo:ref` already names the manifest `digest` (docs/design/registry.md §3.2: HEAD answers
     /// Docker-Content-Digest). A re-push of an unchanged image then costs one request instead of a HEAD per
     /// blob and a manifest PUT — as crane does (go-containerregistry remote.Write checks the existing
     /// manifest first). Blobs need no HEAD: the registry refused that manifest unless they were present.
@@ -854,7 +854,7 @@ private:
         }
         // No second local hash here: the producer computed the digest from these very bytes as it wrote
         // them, and the registry hashes what it receives and refuses a PUT ?digest= that does not match
-        // (DIGEST_INVALID, reference/registry.md §2.3), so nothing unverified is committed. Hashing the
+        // (DIGEST_INVALID, docs/design/registry.md §2.3), so nothing unverified is committed. Hashing the
         // file again cost a third sha256 pass over the layer (~0.15 s per 256 MiB on the bench machine),
         // on the cores the compressor and the registry need.
         http::Request put;

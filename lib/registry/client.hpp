@@ -1,6 +1,6 @@
 #pragma once
 
-// A registry client over the OCI distribution API (reference/registry.md §1-§4, §11): blobs (HEAD skip,
+// A registry client over the OCI distribution API (docs/design/registry.md §1-§4, §11): blobs (HEAD skip,
 // cross-repository mount, streamed upload with resume), manifests (PUT last with its digest checked,
 // GET with all four Accept types) and whole images (push_image / push_index / pull_image).
 // Interface fixed by the lead; registry/auth.hpp does the authentication.
@@ -89,7 +89,7 @@ struct TransferReport {
 using RemoteImage = oci::LocalImage;
 
 /// A blob that another thread is still writing to a file (a layer being compressed), uploaded while it
-/// grows (reference/registry.md §9.8: "the digest is needed only at the final PUT ?digest="). The producer
+/// grows (docs/design/registry.md §9.8: "the digest is needed only at the final PUT ?digest="). The producer
 /// calls open() once with the file (it is opened at once, so a later rename does not matter), grew() as
 /// bytes reach it, then finish() with the digest and size, or abort() on any failure. Thread-safe.
 class GrowingBlob {

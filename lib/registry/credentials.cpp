@@ -1,4 +1,4 @@
-// Credential resolution and the docker-credential-* helper protocol (reference/registry.md §5.7, §6).
+// Credential resolution and the docker-credential-* helper protocol (docs/design/registry.md §5.7, §6).
 
 #include "registry/credentials.hpp"
 

@@ -1,7 +1,7 @@
 #pragma once
 
 // Where a registry credential comes from when the user gave none for this host on the command line
-// (reference/registry.md §5.7, §6): CONTAINER_REGISTRY_SERVER/USERNAME/PASSWORD (the IoT Edge solution
+// (docs/design/registry.md §5.7, §6): CONTAINER_REGISTRY_SERVER/USERNAME/PASSWORD (the IoT Edge solution
 // .env convention) when the server names this host, then docker config.json credHelpers[host],
 // credsStore, auths[host], else anonymous. Commands go through registry::Keychain (keychain.hpp), which
 // adds the explicit --username credential for its own host only.

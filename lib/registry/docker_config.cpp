@@ -1,4 +1,4 @@
-// Docker config.json: locate, read, store, erase (reference/registry.md §6).
+// Docker config.json: locate, read, store, erase (docs/design/registry.md §6).
 
 #include "registry/docker_config.hpp"
 

@@ -1,8 +1,8 @@
 #pragma once
 
-// Docker's config.json (reference/registry.md §6): where it is, reading `auths`/`credsStore`/`credHelpers`,
-// and storing/erasing credentials for login/logout with every other key kept as it was. Writes are atomic
-// and leave the file at mode 0600 (its directory is created 0700).
+// Docker's config.json (docs/design/registry.md §6): where it is, reading `auths`/`credsStore`/
+// `credHelpers`, and storing/erasing credentials for login/logout with every other key kept as it was.
+// Writes are atomic and leave the file at mode 0600 (its directory is created 0700).
 
 #include "core/env.hpp"
 #include "core/result.hpp"

@@ -1,5 +1,5 @@
 // verify_login: the authenticated GET /v2/ that `edgeship login` needs before storing a credential
-// (reference/registry.md §5.1, §11.1).
+// (docs/design/registry.md §5.1, §11.1).
 
 #include "registry/login.hpp"
 

@@ -2,7 +2,7 @@
 
 // Checking a credential against a registry before `login` stores it: GET /v2/, answer the challenge
 // (Basic or a Bearer token round trip through registry::Authenticator), GET /v2/ again
-// (reference/registry.md §5.1-5.3, §11.1).
+// (docs/design/registry.md §5.1-5.3, §11.1).
 
 #include "core/result.hpp"
 #include "registry/client.hpp"

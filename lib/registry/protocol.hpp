@@ -1,6 +1,6 @@
 #pragma once
 
-// Pure pieces of the distribution protocol used by the transfer code (reference/registry.md §2-§4,
+// Pure pieces of the distribution protocol used by the transfer code (docs/design/registry.md §2-§4,
 // §11): upload Location handling, Range parsing, error bodies, retry classification, digest checks.
 // No I/O; unit-tested in tests/unit/registry/client_protocol_test.cpp.
 

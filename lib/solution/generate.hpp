@@ -1,5 +1,5 @@
 #pragma once
-// Deployment template -> deployment manifest, with iotedgedev's semantics (reference/iothub.md §2)
+// Deployment template -> deployment manifest, with iotedgedev's semantics (docs/design/iothub.md §2)
 // made JSON-safe: variables substituted inside parsed JSON strings, ${MODULES.<folder>[.<platform>|.debug]}
 // image placeholders, the tag format, createOptions serialization and chunking (§3), $schema-template
 // removed, layered templates, the output name of §2.7.

@@ -26,7 +26,7 @@ std::string lower(std::string s) {
 } // namespace
 
 Result<void> check_module_name(const std::string& name) {
-    // reference/iothub.md §1: ^[a-zA-Z0-9_]+$, must not start or end with '_'
+    // docs/design/iothub.md §1: ^[a-zA-Z0-9_]+$, must not start or end with '_'
     bool chars_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
         return std::isalnum(c) || c == '_';
     });
@@ -156,7 +156,7 @@ Result<std::vector<ModuleInfo>> load_modules(const fs::path& modules_dir, const 
 }
 
 std::string image_tag(const ModuleInfo& module, const std::string& platform, const std::string& container_tag) {
-    // reference/iothub.md §2.4: only the repository is lower-cased
+    // docs/design/iothub.md §2.4: only the repository is lower-cased
     std::string tag = lower(module.repository) + ":" + module.version;
     if (!container_tag.empty()) {
         tag += "-" + container_tag;

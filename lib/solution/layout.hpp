@@ -1,5 +1,5 @@
 #pragma once
-// Reading an IoT Edge solution in the established iotedgedev layout (reference/iothub.md §1):
+// Reading an IoT Edge solution in the established iotedgedev layout (docs/design/iothub.md §1):
 // .env, deployment.template.json, deployment.debug.template.json, modules/<folder>/module.json,
 // modules/<folder>/Dockerfile.<platform>.
 
@@ -64,7 +64,7 @@ Result<std::vector<ModuleInfo>> load_modules(const std::filesystem::path& module
 std::string image_tag(const ModuleInfo& module, const std::string& platform, const std::string& container_tag);
 
 /// True when the tag part after the last ':' (after the registry host) satisfies the registry tag
-/// grammar [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127} (reference/registry.md via §2.4).
+/// grammar [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127} (docs/design/registry.md §1.2; docs/design/iothub.md §2.4).
 bool valid_tag_part(const std::string& tag);
 
 } // namespace edgeship::solution

@@ -167,7 +167,7 @@ ordered_json module_json(const ModuleSpec& spec, const Runtime& rt) {
     j["$schema-version"] = "0.0.1";
     j["description"] = rt.summary;
     j["image"] = ordered_json::object();
-    j["image"]["repository"] = "${CONTAINER_REGISTRY_SERVER}/" + spec.name; // reference/iothub.md §1.2
+    j["image"]["repository"] = "${CONTAINER_REGISTRY_SERVER}/" + spec.name; // docs/design/iothub.md §1.2
     j["image"]["tag"] = {{"version", k_module_version}, {"platforms", platforms}};
     j["image"]["buildOptions"] = ordered_json::array();
     j["image"]["contextPath"] = "./";
@@ -182,7 +182,7 @@ ordered_json deployment_entry(const ModuleSpec& spec, const Runtime& rt, int hos
     create["ExposedPorts"] = {{port, ordered_json::object()}};
     ordered_json bindings = {{port, ordered_json::array({{{"HostPort", std::to_string(host_port)}}})}};
     if (debug && rt.debug_port > 0) {
-        // reference/iothub.md §1.3: python 5678/tcp, nodejs 9229/tcp bound to the same host port
+        // docs/design/iothub.md §1.3: python 5678/tcp, nodejs 9229/tcp bound to the same host port
         const std::string dport = std::to_string(rt.debug_port) + "/tcp";
         create["ExposedPorts"][dport] = ordered_json::object();
         bindings[dport] = ordered_json::array({{{"HostPort", std::to_string(rt.debug_port)}}});
@@ -404,7 +404,7 @@ Result<ScaffoldPlan> plan_init(const InitOptions& options, const templates::Temp
     templates::Dictionary d;
     d.set("REGISTRY", options.registry);
     d.set("EDGE_RUNTIME_VERSION", options.edge_runtime_version);
-    // reference/iothub.md §1.1: schema versions follow the runtime; 1.2 and later: agent 1.1, hub 1.2
+    // docs/design/iothub.md §1.1: schema versions follow the runtime; 1.2 and later: agent 1.1, hub 1.2
     const bool modern = options.edge_runtime_version != "1.0" && options.edge_runtime_version != "1.1";
     d.set("EDGEAGENT_SCHEMA_VERSION", modern ? "1.1" : options.edge_runtime_version);
     d.set("EDGEHUB_SCHEMA_VERSION", modern ? "1.2" : options.edge_runtime_version);

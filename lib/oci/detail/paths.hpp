@@ -1,6 +1,6 @@
 #pragma once
 
-// Path rules for layer entries (reference/registry.md §8.1, image-spec layer.md): relative, no "..",
+// Path rules for layer entries (docs/design/registry.md §8.1, image-spec layer.md): relative, no "..",
 // symlinks resolve inside the root. Shared by the layer builder and the layer reader.
 
 #include "core/result.hpp"
