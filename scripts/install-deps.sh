@@ -27,7 +27,7 @@ fi
 
 # Test tooling from npm (pinned by tests/package-lock.json): onnxruntime-node for parity checks.
 # --ignore-scripts: its postinstall downloads CUDA binaries we neither need nor can reach
-# (reference/onnx.md §14); the CPU binaries ship inside the package.
+# (docs/design/onnx.md §14); the CPU binaries ship inside the package.
 if [[ "${EDGESHIP_SKIP_NPM:-0}" != 1 ]]; then
   if [[ ! -f "$root/tests/node_modules/onnxruntime-node/package.json" ]] ||
      ! cmp -s "$root/tests/package-lock.json" "$root/tests/node_modules/.package-lock.json.installed" 2>/dev/null; then

@@ -1,4 +1,4 @@
-// Layer creation benchmark (issue 6, reference/registry.md §9.1–9.4): a file of float32 weights
+// Layer creation benchmark (issue 6, docs/design/registry.md §9.1–9.4): a file of float32 weights
 // N(0, 0.02) — trained weights, nearly incompressible — turned into a gzip layer by lib/oci in one
 // streaming pass (libarchive tar → sha256 → gzip → sha256 → file), beside the shell peers on the same
 // file in the same run: `tar | gzip -1`, `tar | igzip -1` and `sha256sum`. Prints a table and ratios.

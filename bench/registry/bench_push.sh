@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Push benchmark (issue 6; reference/registry.md §9.5): edgeship against skopeo, side by side in one run,
+# Push benchmark (issue 6; docs/design/registry.md §9.5): edgeship against skopeo, side by side in one run,
 # against local plain-HTTP registries (Debian's docker-registry on 127.0.0.1, tests/registry fixtures).
 #
 #   bench/registry/bench_push.sh [--size-mib N] [--runs R] [--workdir DIR]

@@ -5,7 +5,7 @@
 #       Copies the image SRC:SRC_TAG (an OCI layout) into the OCI layout DST as DST_TAG with every gzip
 #       layer after the first K stored uncompressed (media type …layer.v1.tar, digest = DiffID). The config
 #       is unchanged (its diff_ids already are the uncompressed digests). This is the peer's input of
-#       reference/registry.md §9.5: `skopeo copy` from it has to compress the layers on the fly.
+#       docs/design/registry.md §9.5: `skopeo copy` from it has to compress the layers on the fly.
 #   layout_tool.py append-tar SRC SRC_TAG DST DST_TAG FILE=PATH_IN_IMAGE…
 #       Copies SRC:SRC_TAG into DST with one more uncompressed, reproducible tar layer holding the files
 #       (mtime 0, uid/gid 0, mode 0644, parents first). Used when edgeship cannot build the image yet.

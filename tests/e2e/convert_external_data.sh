@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# External data end to end (issue 4, reference/onnx.md §10.6):
+# External data end to end (issue 4, docs/design/onnx.md §10.6):
 #  - convert XGBoost with --external-data: the output runs in ONNX Runtime with the same predictions as
 #    without (and as XGBoost itself);
 #  - a model whose weights were saved as external data by ONNX's own Python writer (an independent

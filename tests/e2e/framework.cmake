@@ -2,7 +2,7 @@
 # predict_proba and torch (models trained at test time with Debian's /usr/bin/python3), run in
 # ONNX Runtime (tests/tools/ort_run.js), and the bad-input suite, all through `edgeship convert`.
 set(_fw_tool "${EDGESHIP_EXE}")
-set(_fw_py /usr/bin/python3) # Debian's Python: python3-sklearn, python3-torch (reference/onnx.md §13)
+set(_fw_py /usr/bin/python3) # Debian's Python: python3-sklearn, python3-torch (docs/design/onnx.md §13)
 
 # Every scikit-learn estimator of the issue, ≤ 1e-5 against predict/predict_proba (one test each).
 set(_fw_sklearn_cases

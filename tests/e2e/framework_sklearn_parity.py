@@ -6,7 +6,7 @@
   framework_sklearn_parity.py TOOL CASE [CASE…]      (run with /usr/bin/python3)
 
 Inputs are float32 values (the ONNX input type): random rows, rows placed exactly on every split
-threshold and on the next float above it (reference/onnx.md §6, §17.1), and NaN rows where the
+threshold and on the next float above it (docs/design/onnx.md §6, §17.1), and NaN rows where the
 estimator supports them (HistGradientBoosting, SimpleImputer pipelines). Tolerance: 1e-5 absolute
 (§8). Labels must match except where the two top probabilities are within 1e-6 (§8).
 Prints one line per case with the measured maximum errors."""

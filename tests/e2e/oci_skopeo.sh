@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # e2e.oci.skopeo_oracle: Debian's skopeo checks what lib/oci writes, and lib/oci reads what skopeo
-# writes, digest by digest (reference/registry.md §10.7). Driven by the test-only oci_tool.
+# writes, digest by digest (docs/design/registry.md §10.7). Driven by the test-only oci_tool.
 #   oci_skopeo.sh OCI_TOOL
 set -euo pipefail
 tool=$1
@@ -140,7 +140,7 @@ eq "$(jget "$work/b4.json" 'd["manifest_digest"]')" "$manifest" "manifest digest
 "$tool" build "${common[@]}" --engine zlib --oci-layout "$work/L5" --tag v1 > "$work/b5.json"
 eq "$(jget "$work/b5.json" 'd["diff_ids"]')" "$diff_ids" "DiffIDs with zlib"
 [ "$(jget "$work/b5.json" 'd["layers"][0]["digest"]')" != "$(jget "$work/b1.json" 'd["layers"][0]["digest"]')" ] ||
-  fail "zlib and ISA-L blobs should differ (reference §8.2)"
+  fail "zlib and ISA-L blobs should differ (docs/design/registry.md §8.2)"
 sk inspect --raw "oci:$work/L5:v1" > /dev/null
 touch "$work/src/main.py"
 "$tool" build "${common[@]}" --oci-layout "$work/L6" --tag v1 > "$work/b6.json"

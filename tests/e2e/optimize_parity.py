@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Parity of `edgeship optimize` outputs with the float32 model in ONNX Runtime (onnxruntime-node through
-tests/tools/ort_run.js; reference/onnx.md §14, §17). Models are exported at test time with Debian's torch.
+tests/tools/ort_run.js; docs/design/onnx.md §14, §17). Models are exported at test time with Debian's torch.
 
   optimize_parity.py CASE EDGESHIP_EXE WORKDIR
 

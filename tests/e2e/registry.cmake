@@ -1,4 +1,4 @@
-# Registry end-to-end tests (issue 6; reference/registry.md §10): every tests/e2e/registry_*.sh becomes
+# Registry end-to-end tests (issue 6; docs/design/registry.md §10): every tests/e2e/registry_*.sh becomes
 # `e2e.registry.<name>`, run as `bash SCRIPT` with the fixtures below in its environment. Each script
 # starts its own registries on 127.0.0.1 with free ports (tests/registry/registry-fixture.sh through
 # tests/registry/lib.sh) and stops them with a trap, so the tests need no shared fixture or lock and can

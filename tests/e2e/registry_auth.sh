@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e.registry.auth: `edgeship login` / `logout` against real registries on 127.0.0.1 (reference/registry.md
+# e2e.registry.auth: `edgeship login` / `logout` against real registries on 127.0.0.1 (docs/design/registry.md
 # §5, §6, §10.3-10.4): htpasswd (Basic) and Bearer token registries, wrong passwords (exit 4, config.json
 # untouched), config.json mode 0600 with unknown keys kept, a credsStore helper, the token server's
 # --access-token-only and --no-post quirks, identity tokens (OAuth2 refresh_token grant, the ACR all-zeros

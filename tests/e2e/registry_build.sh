@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # e2e.registry.build: `edgeship build` and `edgeship export` on the example solution (made with `edgeship
 # init`, as scripts/demo.sh does) against a busybox base image made without Docker and a plain local
-# registry on 127.0.0.1; skopeo and GNU tar are the oracles (reference/registry.md §8.5, §10.7).
+# registry on 127.0.0.1; skopeo and GNU tar are the oracles (docs/design/registry.md §8.5, §10.7).
 #   OCI layout: per-platform tags + index, config/labels as skopeo reads them, determinism.
 #   --push: registry base layers never downloaded (no blob GET), digests as skopeo reads them, multi-arch
 #           index; a retrained model re-uploads only the model layer (+ config + manifest).
@@ -88,7 +88,7 @@ grep -rlF -- "$WORK" "$WORK/there/blobs" && fail "a blob of the layout names the
 
 step "push both platforms and the index to a plain registry"
 reg_start plain
-export CONTAINER_REGISTRY_SERVER=$REG_ADDR   # the environment beats .env (reference/iothub.md §1.1)
+export CONTAINER_REGISTRY_SERVER=$REG_ADDR   # the environment beats .env (docs/design/iothub.md §1.1)
 expect_exit 0 "$ES" build --solution "$WORK/pm" --push --plain-http --json
 cp "$LAST_OUT" "$WORK/push1.json"
 assert_eq "$(jget "$WORK/push1.json" 'd["images"][0]["reference"]')" "$REG_ADDR/scoring:0.0.1-amd64" "pushed reference"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e.registry.faults: `edgeship push` through tests/registry/fault-proxy.py (reference/registry.md §5.5,
+# e2e.registry.faults: `edgeship push` through tests/registry/fault-proxy.py (docs/design/registry.md §5.5,
 # §11.4): a connection reset mid-blob (request and response side), 500s and 429 + Retry-After during
 # PATCH, 5xx on HEAD/POST/PUT, and a token expiring mid-upload. Each push still succeeds, and skopeo
 # reads the stored image back digest by digest.

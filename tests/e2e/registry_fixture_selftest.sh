@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # e2e.registry.fixture_selftest: the registry test fixtures answer as documented, checked with curl and
-# skopeo (reference/registry.md §10): registry-fixture.sh in all four modes, token-server.py and its quirk
+# skopeo (docs/design/registry.md §10): registry-fixture.sh in all four modes, token-server.py and its quirk
 # flags, make-base-image.sh, and every fault of fault-proxy.py at least once. If this fails, the other
 # e2e.registry.* failures are probably the fixture's, not edgeship's.
 source "${REGISTRY_LIB:?run through ctest (tests/e2e/registry.cmake) or set REGISTRY_LIB}"

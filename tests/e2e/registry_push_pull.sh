@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # e2e.registry.push_pull: `edgeship push` and `edgeship pull` against Debian's docker-registry on
-# 127.0.0.1 (plain and TLS), with skopeo as the independent oracle (reference/registry.md §10.7, §11):
+# 127.0.0.1 (plain and TLS), with skopeo as the independent oracle (docs/design/registry.md §10.7, §11):
 # what edgeship pushes reads back digest by digest; edgeship pulls what skopeo pushed; a re-push sends
 # 0 bytes (HEAD skips in the access log); a cross-repository mount; a registry answering a wrong digest
 # or a failing blob upload never gets a manifest; bad references and wrong-digest layouts fail in one line.

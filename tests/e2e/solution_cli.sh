@@ -76,7 +76,7 @@ bad_input)
   ;;
 iotedgedev_parity)
   # our manifests are byte-identical to Python's json.dump(indent=2) and our createOptions chunks to
-  # json.dumps(separators=(',', ':')) of the same object (reference/iothub.md §2.1 step 7, §3)
+  # json.dumps(separators=(',', ':')) of the same object (docs/design/iothub.md §2.1 step 7, §3)
   for golden in "$src"/tests/fixtures/golden/manifests/*/*.json; do
     /usr/bin/python3 - "$golden" <<'PY' || fail "parity: $golden"
 import json, sys

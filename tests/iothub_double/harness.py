@@ -126,7 +126,7 @@ class Double:
         return self.control("log")
 
     def sas_token(self, resource=None, policy="iothubowner", ttl=3600, lowercase_escapes=False):
-        """A SAS token signed like reference/iothub.md §6.2 (for tests that talk to the double directly)."""
+        """A SAS token signed like docs/design/iothub.md §6.2 (for tests that talk to the double directly)."""
         import hashlib
         import hmac
         import re as _re

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A strict IoT Hub service test double over HTTPS (reference/iothub.md §13).
+"""A strict IoT Hub service test double over HTTPS (docs/design/iothub.md §13).
 
 Run with /usr/bin/python3 (Debian's interpreter). It serves the REST endpoints edgeship uses on
 127.0.0.1 with a certificate made at test time, and enforces the reference's rules so client bugs
@@ -147,7 +147,7 @@ def set_path(doc, dotted, value):
 
 
 def check_twin_rules(module, desired):
-    """reference/iothub.md §11.2 and §13 twin rules."""
+    """docs/design/iothub.md §11.2 and §13 twin rules."""
     def walk(node, depth, path):
         if depth > 10:
             raise HubError(400, "ArgumentInvalid", "Nesting depth of %s exceeds 10" % path)
@@ -476,7 +476,7 @@ class Hub:
             self.retarget(t)
 
     def retarget(self, t):
-        """reference §5 / §13: highest priority base deployment applies, ties to the newest; layered merge."""
+        """docs/design/iothub.md §5 / §13: highest priority base deployment applies, ties to the newest; layered merge."""
         conds = {}
         for cid, c in self.configs.items():
             if not isinstance(c["body"].get("content", {}).get("modulesContent"), dict):
@@ -727,7 +727,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return status
 
     def throttled(self, kind):
-        # reference §11.1 / §13: 429 ThrottlingException. Header, body and number name the same error, and
+        # docs/design/iothub.md §11.1 / §13: 429 ThrottlingException. Header, body and number name the same error, and
         # Retry-After says what the body says.
         wait = int(self.hub.scenario.get("retry_after", 1))
         err = HubError(429, "ThrottlingException", "The request has been throttled. Wait %d seconds and try "

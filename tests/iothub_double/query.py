@@ -1,4 +1,4 @@
-"""A small evaluator for the IoT Hub query language subset the double needs (reference/iothub.md §7.2, §8).
+"""A small evaluator for the IoT Hub query language subset the double needs (docs/design/iothub.md §7.2, §8).
 
 Supported:
   SELECT * | path [AS alias] (, path [AS alias])* FROM devices | devices.modules [WHERE condition]

@@ -6,7 +6,7 @@ reference evaluator in lightgbm_reference.py.
     /usr/bin/python3 lightgbm_parity.py --edgeship BIN --fixture NAME [--workdir DIR]
     /usr/bin/python3 lightgbm_parity.py --list
 
-Evaluation rows (reference/onnx.md §7, §17): random rows with 10% NaN, all-NaN and all-zero rows, ±0 and
+Evaluation rows (docs/design/onnx.md §7, §17): random rows with 10% NaN, all-NaN and all-zero rows, ±0 and
 ±1e-36 (inside LightGBM's zero band) and ±1e-34, every numerical threshold as the largest float <= the
 double threshold and the floats just above and below, every category 0..41, fractional, negative and
 huge category values. Inputs are float32 (the ONNX input type); the reference compares in double.

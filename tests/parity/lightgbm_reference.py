@@ -1,6 +1,6 @@
 """An independent reference evaluator of LightGBM text models, written from LightGBM's own decision rules
 (microsoft/LightGBM include/LightGBM/tree.h NumericalDecision/CategoricalDecision, src/boosting/gbdt.cpp,
-src/objective/*; reference/onnx.md §5). It shares no code with edgeship's converter: it walks the trees
+src/objective/*; docs/design/onnx.md §5). It shares no code with edgeship's converter: it walks the trees
 as LightGBM does, in double precision, and applies the objective's output transform.
 
 LightGBM is not packaged in Debian, so the parity tests compare ONNX Runtime against this evaluator.

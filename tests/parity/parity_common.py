@@ -1,5 +1,5 @@
 """Shared pieces of the conversion parity tests: run `edgeship convert`, run the result in ONNX Runtime
-(tests/tools/ort_run.js, onnxruntime-node), compare with tolerances (reference/onnx.md §8, §17).
+(tests/tools/ort_run.js, onnxruntime-node), compare with tolerances (docs/design/onnx.md §8, §17).
 
 Only the Python standard library and numpy: these helpers run under /usr/bin/python3 (Debian's packages).
 """
@@ -14,7 +14,7 @@ import numpy as np
 SOURCE_DIR = os.environ.get("EDGESHIP_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 ORT_RUN = os.path.join(SOURCE_DIR, "tests", "tools", "ort_run.js")
 
-# reference/onnx.md §8: |a - b| <= ATOL + RTOL * |b| for regressions and probabilities at these sizes.
+# docs/design/onnx.md §8: |a - b| <= ATOL + RTOL * |b| for regressions and probabilities at these sizes.
 ATOL = 1e-5
 RTOL = 1e-5
 
@@ -78,7 +78,7 @@ def compare(label, got, want, atol=ATOL, rtol=RTOL):
 
 def threshold_rows(base_rows, splits, limit=300):
     """Rows placed exactly on split thresholds and on the floats just above and below them
-    (reference/onnx.md §17.1): for each (feature, threshold) one copy of a base row per value."""
+    (docs/design/onnx.md §17.1): for each (feature, threshold) one copy of a base row per value."""
     rows = []
     seen = set()
     for k, (f, thr) in enumerate(splits):

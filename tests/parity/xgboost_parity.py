@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """XGBoost -> ONNX parity: trains a model with Debian's python3-xgboost on data with NaNs, saves it as
 JSON and UBJ, converts both with `edgeship convert` (predictions and --margin), runs them in ONNX
-Runtime and compares with XGBoost's own predictions (reference/onnx.md §16, §17).
+Runtime and compares with XGBoost's own predictions (docs/design/onnx.md §16, §17).
 
     /usr/bin/python3 xgboost_parity.py --edgeship BIN --case NAME [--workdir DIR]
     /usr/bin/python3 xgboost_parity.py --list

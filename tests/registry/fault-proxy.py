@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# A fault-injecting HTTP/1.1 proxy for the registry tests (issue 6; reference/registry.md §10.7, §11.4).
+# A fault-injecting HTTP/1.1 proxy for the registry tests (issue 6; docs/design/registry.md §10.7, §11.4).
 # Run with /usr/bin/python3. It listens on 127.0.0.1 (a free port unless --port), forwards every request
 # to --upstream byte for byte (request line, headers in order, body as received, Content-Length or chunked
 # framing kept), rewrites upstream URLs in Location headers to its own address, and injects faults chosen

@@ -7,7 +7,7 @@
 # proxy started through these helpers. On success a temp $WORK is removed; the ctest scratch dir is kept
 # for post-mortems (it is emptied at the start of the next run).
 #
-# Registries (reference/registry.md §10.3):
+# Registries (docs/design/registry.md §10.3):
 #   reg_start MODE [token-server flags…]   plain|tls|htpasswd|token; sets REG_ADDR REG_URL REG_DIR REG_LOG
 #                                          REG_SCHEME REG_MODE (+ REG_CACERT REG_CERTDIR for tls, REG_USER
 #                                          REG_PASS for htpasswd/token, REG_REALM REG_SERVICE REG_TOKEN_LOG

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Make a tiny runnable base image as an OCI image layout, without Docker (reference/registry.md §10.8):
+# Make a tiny runnable base image as an OCI image layout, without Docker (docs/design/registry.md §10.8):
 # umoci + Debian's static busybox. One gzip layer (/bin/busybox and applet links, /tmp, /etc/passwd),
 # Cmd ["/bin/sh"], Env PATH, os linux.
 #

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Start/stop a throw-away CNCF distribution registry (Debian's docker-registry 2.8.2) for edgeship tests
-# and benchmarks, on 127.0.0.1 and a free port (reference/registry.md §10.3, §10.5).
+# and benchmarks, on 127.0.0.1 and a free port (docs/design/registry.md §10.3, §10.5).
 #
 #   eval "$(registry-fixture.sh start [plain|tls|htpasswd|token] [TOKEN-SERVER FLAGS…])"
 #   registry-fixture.sh stop "$REG_DIR"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# Minimal registry token server for edgeship tests (reference/registry.md §10.4, §5.2–5.7).
+# Minimal registry token server for edgeship tests (docs/design/registry.md §10.4, §5.2–5.7).
 # Needs Debian's python3-jwt and python3-cryptography: run with /usr/bin/python3.
 #
 #   GET  /token?service=&scope=…[&offline_token=true]   Basic auth or anonymous (§5.2)

@@ -1,5 +1,5 @@
 // Runs an ONNX model in ONNX Runtime (onnxruntime-node) and prints every output as JSON.
-// The reference runtime for parity tests (reference/onnx.md §14); C++ tests call it and parse the result.
+// The reference runtime for parity tests (docs/design/onnx.md §14); C++ tests call it and parse the result.
 //   usage: node ort_run.js MODEL.onnx REQUEST.json
 //   REQUEST: {"X": {"type": "float32"|"float64"|"int64", "dims": [2,3], "data": [..., null = NaN]}}
 //   stdout:  {"outputs": {"name": {"type", "dims", "data"}}, "input_names": [...], "output_names": [...]}

@@ -143,7 +143,8 @@ TEST(Deployment, DryRunCreatePrintsThePut) {
     EXPECT_EQ(body["labels"]["app"], "x");
     EXPECT_EQ(body["schemaVersion"], "2.0");
     EXPECT_EQ(body["targetCondition"], "tags.env='prod'");
-    EXPECT_EQ(r.out.find("If-Match"), std::string::npos); // create-only: no If-Match (reference §12.6)
+    // create-only: no If-Match (docs/design/iothub.md §12.6)
+    EXPECT_EQ(r.out.find("If-Match"), std::string::npos);
 }
 
 TEST(Deployment, HelpHasExamples) {

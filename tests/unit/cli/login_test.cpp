@@ -1,5 +1,6 @@
 // login/logout in-process: parse tests through the hook, runs against a Basic registry double on
-// 127.0.0.1 with FakeIo, exact stderr on failures, config.json untouched on refusals (reference/registry.md §6).
+// 127.0.0.1 with FakeIo, exact stderr on failures, config.json untouched on refusals
+// (docs/design/registry.md §6).
 
 #include "cli/app.hpp"
 #include "cli/registry_commands.hpp"

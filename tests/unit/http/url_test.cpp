@@ -6,7 +6,7 @@ namespace edgeship::http {
 namespace {
 
 TEST(Url, PercentEncodesEverythingButUnreserved) {
-    EXPECT_EQ(percent_encode("$edgeAgent"), "%24edgeAgent"); // reference/iothub.md §7.1
+    EXPECT_EQ(percent_encode("$edgeAgent"), "%24edgeAgent"); // docs/design/iothub.md §7.1
     EXPECT_EQ(percent_encode("a/b c+d=e"), "a%2Fb%20c%2Bd%3De");
     EXPECT_EQ(percent_encode("A-z_0.9~"), "A-z_0.9~");
     EXPECT_EQ(percent_encode("a/b", HexCase::lower), "a%2fb");

@@ -109,7 +109,7 @@ TEST_F(ImageBuild, ConfigKeepsTheBaseAndSetsTheRuntimeSettings) {
     EXPECT_EQ(c.labels.at("org.opencontainers.image.base.digest"), b->base.manifest.descriptor.digest.str());
     EXPECT_EQ(cfg.created, "1970-01-01T00:00:01Z");
     EXPECT_EQ(b->image.model.sha256, model_sha);
-    // base layers, then model, then app (reference/registry.md §8.5)
+    // base layers, then model, then app (docs/design/registry.md §8.5)
     ASSERT_EQ(b->image.image.layers.size(), 4u);
     EXPECT_EQ(b->image.base_layers, 2u);
     for (std::size_t i = 0; i < 2; ++i) {

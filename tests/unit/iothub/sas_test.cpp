@@ -1,4 +1,4 @@
-// Test vectors from reference/iothub.md §6.3.
+// Test vectors from docs/design/iothub.md §6.3.
 #include "iothub/sas.hpp"
 
 #include <gtest/gtest.h>

@@ -17,7 +17,7 @@ TEST(ServiceError, ClassicBody) {
     auto e = parse_service_error(response(
         429, R"({"Message":"ErrorCode:ThrottlingBacklogTimeout;The request has been throttled. Wait 10 seconds and try again. Operation type: CRUD","ExceptionMessage":"Tracking ID:0123456789abcdef0123456789abcdef-G:0-TimeStamp:01/02/2024 10:00:00"})",
         {{"iothub-errorcode", "ThrottlingException"}}));
-    EXPECT_EQ(e.name, "ThrottlingException"); // the header wins (reference §10)
+    EXPECT_EQ(e.name, "ThrottlingException"); // the header wins (docs/design/iothub.md §10)
     EXPECT_EQ(e.message, "The request has been throttled. Wait 10 seconds and try again. Operation type: CRUD");
     EXPECT_EQ(e.tracking_id, "0123456789abcdef0123456789abcdef");
 }

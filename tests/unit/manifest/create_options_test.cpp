@@ -14,7 +14,7 @@ TEST(CreateOptions, ChunkKeys) {
     EXPECT_EQ(chunk_key(12), "createOptions12");
 }
 
-// reference/iothub.md §3 example: 1,200 characters -> 512 + 512 + 176
+// docs/design/iothub.md §3 example: 1,200 characters -> 512 + 512 + 176
 TEST(CreateOptions, SplitsAStringOf1200Characters) {
     std::string s(1200, 'x');
     auto chunks = split_chunks(s);

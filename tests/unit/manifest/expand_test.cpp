@@ -7,7 +7,7 @@ namespace {
 
 const core::Environment k_vars = {{"A", "x\"y"}, {"B", "$A"}, {"EMPTY", ""}, {"N", "3"}, {"PATH_LIKE", "C:\\dir\nnext"}};
 
-// reference/iothub.md §2.2 examples (Python 3.11 posixpath.expandvars, A='x"y', B='$A')
+// docs/design/iothub.md §2.2 examples (Python 3.11 posixpath.expandvars, A='x"y', B='$A')
 TEST(ExpandString, FollowsPosixExpandvarsSemantics) {
     EXPECT_EQ(expand_string("${A}", k_vars), "x\"y");
     EXPECT_EQ(expand_string("$A", k_vars), "x\"y");

@@ -1,4 +1,4 @@
-// External data (model/external_data.hpp, reference/onnx.md §10.6): the location rule, the reader, the
+// External data (model/external_data.hpp, docs/design/onnx.md §10.6): the location rule, the reader, the
 // writer, and `convert` of ONNX input with external data (read in, written inline or external, the
 // 2 GiB refusal exercised through WriteOptions::size_limit instead of 2 GiB files).
 

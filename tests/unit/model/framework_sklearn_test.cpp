@@ -67,7 +67,7 @@ double value_of(const json& v) {
     return v.is_null() ? std::nan("") : v.get<double>();
 }
 
-// Compares every expected output with ONNX Runtime's: floats to 1e-5 absolute (reference/onnx.md §8),
+// Compares every expected output with ONNX Runtime's: floats to 1e-5 absolute (docs/design/onnx.md §8),
 // labels exactly.
 void expect_parity(const std::string& name) {
     json f = fixture(name);
@@ -159,7 +159,7 @@ json one_tree_regressor(json threshold, json missing = nullptr) {
 
 TEST(FrameworkSklearn, DoubleThresholdBecomesLargestFloatAtOrBelow) {
     // 0.1 is not a float: the nearest float is above it, so x = float(0.1) must go right
-    // (reference/onnx.md §6; scikit-learn issue #14747).
+    // (docs/design/onnx.md §6; scikit-learn issue #14747).
     auto built = build_sklearn_model(one_tree_regressor(0.1), {});
     ASSERT_TRUE(built) << built.error().what();
     const auto* tree = find_op(built->model.proto().graph(), "TreeEnsembleRegressor");

@@ -1,6 +1,6 @@
 #pragma once
 
-// Builds small ONNX models in memory from the ONNX text syntax (reference/onnx.md §2), so model tests
+// Builds small ONNX models in memory from the ONNX text syntax (docs/design/onnx.md §2), so model tests
 // need no Python and no binary fixtures.
 
 #include <onnx/defs/parser.h>

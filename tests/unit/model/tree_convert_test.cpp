@@ -46,7 +46,7 @@ std::string joined(const std::vector<Finding>& f) {
     return s;
 }
 
-// --- structural validator (reference/onnx.md §10.3) ------------------------------------------------
+// --- structural validator (docs/design/onnx.md §10.3) ------------------------------------------------
 
 onnx::AttributeProto* attr(onnx::NodeProto& n, const std::string& name) {
     for (auto& a : *n.mutable_attribute()) {

@@ -27,7 +27,7 @@ TEST(Digest, RefusesMalformed) {
 }
 
 TEST(Digest, OfBytesMatchesKnownValues) {
-    // sha256("") and the OCI empty descriptor blob "{}" (reference/registry.md §3.3).
+    // sha256("") and the OCI empty descriptor blob "{}" (docs/design/registry.md §3.3).
     EXPECT_EQ(Digest::of("").str(), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     EXPECT_EQ(Digest::of("{}").str(), "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
 }

@@ -1,6 +1,6 @@
 #pragma once
 
-// Small ONNX models for the optimize tests, in the ONNX text syntax (reference/onnx.md §10.8), plus
+// Small ONNX models for the optimize tests, in the ONNX text syntax (docs/design/onnx.md §10.8), plus
 // helpers to look inside the results.
 
 #include "../model/model_fixtures.hpp"

@@ -101,7 +101,7 @@ TEST(QuantizeStatic, ScalesComeFromTheCalibrationRange) {
     ASSERT_TRUE(stats) << stats.error().what();
     EXPECT_EQ(stats->nodes_quantized, 2u);
     EXPECT_EQ(stats->activations_calibrated, 2u);
-    // x spans [-2, 3]: int8 symmetric, scale 3/127, zero point 0 (reference/onnx.md §10.5).
+    // x spans [-2, 3]: int8 symmetric, scale 3/127, zero point 0 (docs/design/onnx.md §10.5).
     const auto* xs = test::find_initializer(m, "x_scale");
     ASSERT_NE(xs, nullptr);
     EXPECT_FLOAT_EQ(detail::float_values(*xs)->at(0), 3.0f / 127.0f);

@@ -1,5 +1,5 @@
 // WWW-Authenticate parsing and the Authenticator against a token server on 127.0.0.1
-// (reference/registry.md §5.1-5.7).
+// (docs/design/registry.md §5.1-5.7).
 
 #include "http/test_server.hpp"
 #include "registry/auth.hpp"
@@ -193,7 +193,7 @@ TEST(Authenticator, ExpiresInDefaultsToSixtySeconds) {
 
 TEST(Authenticator, AccessTokenOnlyReply) {
     TokenServer ts;
-    ts.field = "access_token"; // ACR (reference §5.2)
+    ts.field = "access_token"; // ACR (docs/design/registry.md §5.2)
     FakeClock clock;
     auto a = make_auth(basic(), clock, "myacr.azurecr.io");
     auto h = a->respond({bearer_challenge(ts.server)}, {"repository:x:pull"});

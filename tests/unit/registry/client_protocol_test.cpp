@@ -1,4 +1,4 @@
-// Pure protocol pieces of the transfer client (lib/registry/protocol.hpp; reference/registry.md §2-§4).
+// Pure protocol pieces of the transfer client (lib/registry/protocol.hpp; docs/design/registry.md §2-§4).
 
 #include "registry/protocol.hpp"
 

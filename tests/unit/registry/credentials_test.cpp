@@ -1,4 +1,4 @@
-// Credential precedence and the docker-credential helper protocol (reference/registry.md §5.7, §6).
+// Credential precedence and the docker-credential helper protocol (docs/design/registry.md §5.7, §6).
 
 #include "registry/credentials.hpp"
 #include "registry/docker_config.hpp"

@@ -1,5 +1,5 @@
 // config.json location, round trips that keep unknown keys, mode 0600, helper-backed store/erase
-// (reference/registry.md §6).
+// (docs/design/registry.md §6).
 
 #include "registry/credentials.hpp"
 #include "registry/docker_config.hpp"

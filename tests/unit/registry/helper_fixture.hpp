@@ -1,6 +1,6 @@
 #pragma once
 
-// A fake docker-credential-edgeshiptest helper (reference/registry.md §6 protocol) written into a temp dir
+// A fake docker-credential-edgeshiptest helper (docs/design/registry.md §6 protocol) written into a temp dir
 // that the test puts on PATH through the Environment it passes in. Store: creds.json beside it; call log:
 // calls.log ("ACTION SERVER", never secrets). Servers "fail.example" and "slow.example" misbehave.
 

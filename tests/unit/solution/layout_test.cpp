@@ -59,7 +59,7 @@ TEST(Module, ReadsExpandedModuleJson) {
     EXPECT_EQ(m->version, "1.2.7");
     ASSERT_EQ(m->platforms.size(), 2u);
     EXPECT_EQ(m->platforms[1].first, "arm64v8");
-    // reference/iothub.md §2.4: only the repository is lower-cased
+    // docs/design/iothub.md §2.4: only the repository is lower-cased
     EXPECT_EQ(image_tag(*m, "amd64", ""), "myreg.azurecr.io/filtermodule:1.2.7-amd64");
     EXPECT_EQ(image_tag(*m, "amd64", "CI42"), "myreg.azurecr.io/filtermodule:1.2.7-CI42-amd64");
     EXPECT_EQ(image_tag(*m, "amd64.debug", ""), "myreg.azurecr.io/filtermodule:1.2.7-amd64.debug");
