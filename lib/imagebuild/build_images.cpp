@@ -33,6 +33,14 @@ namespace fs = std::filesystem;
 /// writes nothing to the requested layout or archive.
 class StagingDirectory {
 public:
+    StagingDirectory() = default;
+    StagingDirectory(const StagingDirectory&) = delete;
+    StagingDirectory& operator=(const StagingDirectory&) = delete;
+    ~StagingDirectory() {
+        for (auto& t : m_removers) {
+            t.join();
+        }
+    }
     Result<void> create(const fs::path& parent) {
         EDGESHIP_TRY_ASSIGN(auto dir, core::TempDir::create(parent, ".edgeship-build-"));
         std::error_code ec;
@@ -44,9 +52,15 @@ public:
         return {};
     }
     const fs::path& dir() const { return m_dir->path(); }
+    /// Removes `dir` on a thread of its own (an installed node_modules: seconds of unlink calls), joined
+    /// before the staging directory itself goes, so the rest of the build and the push overlap it.
+    void remove_later(core::TempDir dir) {
+        m_removers.emplace_back([d = std::move(dir)]() mutable { core::TempDir gone(std::move(d)); });
+    }
 
 private:
     std::optional<core::TempDir> m_dir;
+    std::vector<std::thread> m_removers; // declared after m_dir: joined (destructor body) before it goes
 };
 
 namespace {
@@ -540,6 +554,10 @@ Result<BuiltImages> build_images(const BuildImagesRequest& req, const BuildColla
                 }
                 if (c.on_deps_built) {
                     c.on_deps_built(m.folder, pi.platform.name, *deps);
+                }
+                if (deps->scratch) {
+                    staging->remove_later(std::move(*deps->scratch));
+                    deps->scratch.reset();
                 }
                 deps_by_platform.emplace(pkey, std::move(*deps));
             }

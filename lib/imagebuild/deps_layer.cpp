@@ -400,6 +400,7 @@ Result<DepsLayer> build_deps_layer(const DepsLayerRequest& r) {
             r.log.debug(where + ": cache: " + stored.error().message());
         }
     }
+    out.scratch.emplace(std::move(scratch));
     return out;
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/cancel.hpp"
 #include "core/env.hpp"
+#include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/result.hpp"
 #include "imagebuild/runtime_image.hpp"
@@ -17,6 +18,7 @@
 #include "oci/platform.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,10 @@ struct DepsLayer {
     std::string key;          ///< the cache key (hex)
     bool from_cache = false;  ///< not rebuilt
     std::string tool_version; ///< "npm 10.8.2", "pip 23.2.1"
+    /// The installed tree, still on disk after a fresh build: removing 13,000 files of node_modules takes
+    /// seconds, so the caller decides when (build_images removes it on a thread beside the rest of the
+    /// build). Removed with this object otherwise.
+    std::optional<core::TempDir> scratch;
 };
 
 /// "x64"/"arm64" (npm --cpu) and "x86_64"/"aarch64" (wheel tags) for an OCI architecture; "" when the

@@ -68,7 +68,10 @@ TEST_F(DepsLayerTest, NpmCiForTheTargetPlatformKeepsOnlyItsBinaries) {
     EXPECT_TRUE(has("app/node_modules/fake/bin/napi-v6/linux/arm64/"));
     EXPECT_FALSE(has("app/node_modules/fake/bin/napi-v6/linux/x64/"));
     EXPECT_FALSE(has("app/node_modules/fake/bin/napi-v6/darwin/"));
-    // nothing left behind but the cached blob
+    // the installed tree is handed to the caller (build_images removes it on a thread); nothing else is left
+    ASSERT_TRUE(built->scratch.has_value());
+    EXPECT_TRUE(fs::exists(built->scratch->path() / "node_modules"));
+    built->scratch.reset();
     EXPECT_TRUE(fs::is_empty(dir / "scratch"));
 }
 
