@@ -2,6 +2,8 @@
 
 #include "registry/credentials.hpp"
 
+#include "core/subprocess.hpp"
+
 #include "registry/keychain.hpp"
 
 #include "registry/docker_config.hpp"
@@ -37,30 +39,8 @@ struct ProcessOutput {
 
 // The helper's path from the PATH of `env` (not our own): tests put a fake helper on a PATH they pass in.
 std::optional<std::string> find_on_path(const std::string& name, const core::Environment* env) {
-    std::string path = "/usr/local/bin:/usr/bin:/bin";
-    if (env != nullptr) {
-        if (const auto* p = core::find_env(*env, "PATH")) {
-            path = *p;
-        }
-    }
-    std::size_t start = 0;
-    while (start <= path.size()) {
-        std::size_t end = path.find(':', start);
-        if (end == std::string::npos) {
-            end = path.size();
-        }
-        std::string dir = path.substr(start, end - start);
-        if (dir.empty()) {
-            dir = ".";
-        }
-        std::string candidate = dir + "/" + name;
-        struct stat st {};
-        if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) {
-            return candidate;
-        }
-        start = end + 1;
-    }
-    return std::nullopt;
+    auto found = core::find_program(name, env != nullptr ? *env : core::Environment{});
+    return found ? std::optional<std::string>(found->string()) : std::nullopt;
 }
 
 class Fd {
