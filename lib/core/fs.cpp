@@ -82,7 +82,10 @@ Result<AtomicFile> AtomicFile::create(const fs::path& path) {
     if (!fs::is_directory(dir, ec)) {
         return fail(path.string() + ": directory " + dir.string() + " does not exist");
     }
-    std::string tmpl = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+    std::string name = ".";
+    name += path.filename().string();
+    name += ".tmp-XXXXXX";
+    std::string tmpl = (dir / name).string();
     int fd = ::mkstemp(tmpl.data());
     if (fd < 0) {
         return fail(path.string() + ": cannot create temporary file: " + errno_text(errno));
