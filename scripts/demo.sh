@@ -15,7 +15,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/install-deps.sh" # Debian packages (incl. docker.io, mmdebstrap: scripts/deps/container.txt), ONNX Runtime (npm) for parity
-"$root/scripts/build.sh" "$root/build"
+EDGESHIP_BUILD_TARGETS=edgeship "$root/scripts/build.sh" "$root/build" # the binary only, not the test suite
 edgeship="$root/build/cli/edgeship"
 example="$root/examples/predictive-maintenance"
 out="${EDGESHIP_DEMO_OUT:-$root/out/demo}"
