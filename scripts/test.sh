@@ -7,7 +7,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 t0=$SECONDS
 phase_start=$SECONDS
 # Each phase's wall time on stderr, so the CI budget (90 min on 2 cores) stays visible.
-phase_done() { echo "== time: $1: $((SECONDS - phase_start)) s (total $((SECONDS - t0)) s) ==" >&2; phase_start=$SECONDS; }
+phase_times=()
+phase_done() {
+  echo "== time: $1: $((SECONDS - phase_start)) s (total $((SECONDS - t0)) s) ==" >&2
+  phase_times+=("$(printf '%-32s %6d s' "$1" $((SECONDS - phase_start)))")
+  phase_start=$SECONDS
+}
 "$root/scripts/install-deps.sh"
 phase_done "install-deps"
 
@@ -35,3 +40,8 @@ if [[ "${EDGESHIP_SKIP_SANITIZERS:-0}" != 1 ]]; then
     -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g"
   phase_done "ASan + UBSan build + tests"
 fi
+
+# The summary CI keeps at the end of its log: each phase's wall time against the 90-minute budget.
+echo "== phase times ==" >&2
+printf '  %s\n' "${phase_times[@]}" >&2
+printf '  %-32s %6d s (CI budget 5400 s)\n' "total" $((SECONDS - t0)) >&2
