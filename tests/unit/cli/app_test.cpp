@@ -1,6 +1,7 @@
 #include "cli/app.hpp"
 #include "cli/commands.hpp"
 #include "core/cancel.hpp"
+#include "run_cli.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -13,19 +14,8 @@
 namespace edgeship::cli {
 namespace {
 
+using test::run_cli;
 using test::TempDir;
-
-struct Run {
-    int code;
-    std::string out;
-    std::string err;
-};
-
-Run run_cli(const std::vector<std::string>& args, core::Environment env = {{"NO_COLOR", "1"}}, bool tty = false) {
-    FakeIo fake(tty);
-    int code = run(args, fake.io, std::move(env));
-    return {code, fake.out.str(), fake.err.str()};
-}
 
 TEST(App, HelpGoesToStdoutWithExamplesAndExitCodes) {
     auto r = run_cli({"--help"});
@@ -185,7 +175,7 @@ TEST(App, ColourRules) {
     EXPECT_FALSE(colour_enabled({}, false, "auto"));
     EXPECT_FALSE(colour_enabled({{"CLICOLOR_FORCE", "1"}}, true, "never"));
     // Errors are painted only when colour is on.
-    auto coloured = run_cli({"isnpect"}, {{"CLICOLOR_FORCE", "1"}});
+    auto coloured = run_cli({"isnpect"}, {{"CLICOLOR_FORCE", "1"}}, test::with_colour_rules());
     EXPECT_NE(coloured.err.find("\x1b[1;31medgeship: error:\x1b[0m"), std::string::npos);
     auto plain = run_cli({"isnpect"}, {{"NO_COLOR", "1"}, {"CLICOLOR_FORCE", "1"}});
     EXPECT_EQ(plain.err.find("\x1b["), std::string::npos);

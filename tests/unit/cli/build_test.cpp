@@ -5,6 +5,7 @@
 #include "imagebuild/fixture.hpp"
 #include "oci/docker_archive.hpp"
 #include "oci/layout.hpp"
+#include "run_cli.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@ namespace edgeship::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using test::run_cli;
 using test::TempDir;
 
 // Parse only: a hook captures the options, nothing runs.
@@ -62,23 +64,19 @@ protected:
         sol = test::make_solution(dir / "pm", {"amd64", "arm64v8"});
         test::make_base_layout(dir / "base", {"amd64", "arm64"});
         base = "oci:" + (dir / "base").string() + ":3.11";
-    }
-    int run_cli(const std::vector<std::string>& args, FakeIo& fake, core::Environment env = {}) {
-        for (const auto& [k, v] : test::fake_tools_env(dir / "tools")) {
-            env.emplace(k, v); // the test's own values win
-        }
-        return run(args, fake.io, std::move(env));
+        tools.fake_tools = dir / "tools";
     }
     TempDir dir;
     fs::path sol;
     std::string base;
+    test::CliOptions tools; ///< npm/pip stand-ins; the test's own environment values win
 };
 
 TEST_F(BuildRun, WritesImagesAndIndexIntoAnOciLayout) {
-    FakeIo fake;
     const auto out = dir / "out";
-    int rc = run_cli({"build", "--solution", sol.string(), "--base", base, "--oci-layout", out.string()}, fake);
-    ASSERT_EQ(rc, 0) << fake.err.str();
+    auto r =
+        run_cli({"build", "--solution", sol.string(), "--base", base, "--oci-layout", out.string()}, {}, tools);
+    ASSERT_EQ(r.code, 0) << r.err;
     auto layout = oci::OciLayout::open(out).value();
     EXPECT_EQ(layout.tags(), (std::vector<std::string>{"0.0.1-amd64", "0.0.1-arm64v8", "0.0.1"}));
     auto amd = layout.load_image("0.0.1-amd64").value();
@@ -87,11 +85,11 @@ TEST_F(BuildRun, WritesImagesAndIndexIntoAnOciLayout) {
     lo.verify_diff_ids = true;
     auto arm = layout.load_image("0.0.1", lo).value();
     EXPECT_EQ(arm.parsed_config.architecture, "arm64");
-    EXPECT_EQ(fake.out.str(), "localhost:5000/scoring:0.0.1-amd64@" + amd.manifest.descriptor.digest.str() + "\n" +
-                                  "localhost:5000/scoring:0.0.1-arm64v8@" + arm.manifest.descriptor.digest.str() + "\n" +
-                                  "localhost:5000/scoring:0.0.1@" + layout.find("0.0.1")->digest.str() + "\n");
-    EXPECT_NE(fake.err.str().find("scoring: model layer sha256:"), std::string::npos);
-    EXPECT_NE(fake.err.str().find("built 2 images and 1 index into " + out.string() + "\n"), std::string::npos);
+    EXPECT_EQ(r.out, "localhost:5000/scoring:0.0.1-amd64@" + amd.manifest.descriptor.digest.str() + "\n" +
+                         "localhost:5000/scoring:0.0.1-arm64v8@" + arm.manifest.descriptor.digest.str() + "\n" +
+                         "localhost:5000/scoring:0.0.1@" + layout.find("0.0.1")->digest.str() + "\n");
+    EXPECT_NE(r.err.find("scoring: model layer sha256:"), std::string::npos);
+    EXPECT_NE(r.err.find("built 2 images and 1 index into " + out.string() + "\n"), std::string::npos);
     // no staging directory left behind
     for (const auto& e : fs::directory_iterator(dir.path())) {
         EXPECT_EQ(e.path().filename().string().rfind(".edgeship-build-", 0), std::string::npos) << e.path();
@@ -99,13 +97,12 @@ TEST_F(BuildRun, WritesImagesAndIndexIntoAnOciLayout) {
 }
 
 TEST_F(BuildRun, JsonContainerTagAndSourceDateEpoch) {
-    FakeIo fake;
-    int rc = run_cli({"build", "scoring", "--solution", sol.string(), "--platform", "arm64v8", "--base", base,
+    auto r = run_cli({"build", "scoring", "--solution", sol.string(), "--platform", "arm64v8", "--base", base,
                       "--oci-layout", (dir / "out").string(), "--json", "-q"},
-                     fake, {{"CONTAINER_TAG", "ci7"}, {"SOURCE_DATE_EPOCH", "1700000000"}});
-    ASSERT_EQ(rc, 0) << fake.err.str();
-    EXPECT_EQ(fake.err.str(), "");
-    auto j = nlohmann::json::parse(fake.out.str());
+                     {{"CONTAINER_TAG", "ci7"}, {"SOURCE_DATE_EPOCH", "1700000000"}}, tools);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    auto j = nlohmann::json::parse(r.out);
     ASSERT_EQ(j["images"].size(), 1u);
     const auto& i = j["images"][0];
     EXPECT_EQ(i["reference"], "localhost:5000/scoring:0.0.1-ci7-arm64v8");
@@ -131,41 +128,36 @@ TEST_F(BuildRun, SourceDateEpochFromTheSolutionEnvFileAsShipReadsIt) {
         std::ofstream env(sol / ".env", std::ios::app);
         env << "\nSOURCE_DATE_EPOCH=1700000000\n";
     }
-    FakeIo fake;
-    ASSERT_EQ(run_cli({"build", "scoring", "--solution", sol.string(), "--platform", "amd64", "--base", base,
-                       "--oci-layout", (dir / "from-file").string(), "-q"},
-                      fake),
-              0)
-        << fake.err.str();
+    auto from_file = run_cli({"build", "scoring", "--solution", sol.string(), "--platform", "amd64", "--base", base,
+                              "--oci-layout", (dir / "from-file").string(), "-q"},
+                             {}, tools);
+    ASSERT_EQ(from_file.code, 0) << from_file.err;
     auto img = oci::OciLayout::open(dir / "from-file").value().load_image("0.0.1-amd64").value();
     EXPECT_EQ(img.parsed_config.created, "2023-11-14T22:13:20Z");
-    FakeIo fake2;
-    ASSERT_EQ(run_cli({"build", "scoring", "--solution", sol.string(), "--platform", "amd64", "--base", base,
-                       "--oci-layout", (dir / "from-env").string(), "-q"},
-                      fake2, {{"SOURCE_DATE_EPOCH", "1600000000"}}),
-              0)
-        << fake2.err.str();
+    auto from_env = run_cli({"build", "scoring", "--solution", sol.string(), "--platform", "amd64", "--base", base,
+                             "--oci-layout", (dir / "from-env").string(), "-q"},
+                            {{"SOURCE_DATE_EPOCH", "1600000000"}}, tools);
+    ASSERT_EQ(from_env.code, 0) << from_env.err;
     auto img2 = oci::OciLayout::open(dir / "from-env").value().load_image("0.0.1-amd64").value();
     EXPECT_EQ(img2.parsed_config.created, "2020-09-13T12:26:40Z");
 }
 
 TEST_F(BuildRun, ArchiveAndExportAreLoadableDockerArchives) {
-    FakeIo fake;
-    int rc = run_cli({"export", "scoring", "--solution", sol.string(), "--base", base, "--archive",
+    auto r = run_cli({"export", "scoring", "--solution", sol.string(), "--base", base, "--archive",
                       (dir / "scoring.tar").string()},
-                     fake);
-    ASSERT_EQ(rc, 0) << fake.err.str();
+                     {}, tools);
+    ASSERT_EQ(r.code, 0) << r.err;
     fs::create_directories(dir / "stage");
     auto read = oci::read_docker_archive(dir / "scoring.tar", dir / "stage").value();
     EXPECT_EQ(read.repo_tags, (std::vector<std::string>{"localhost:5000/scoring:0.0.1-amd64"}));
     EXPECT_EQ(read.image.layers.size(), 5u);
     EXPECT_EQ(read.image.parsed_config.config.cmd, (std::vector<std::string>{"python3", "-m", "app.main"}));
 
-    FakeIo two;
-    rc = run_cli({"build", "--solution", sol.string(), "--base", base, "--archive", (dir / "both.tar").string()}, two);
-    EXPECT_EQ(rc, 2);
-    EXPECT_EQ(two.err.str(), "edgeship: error: build: --archive holds one image, and 2 were asked for\n"
-                             "hint: name one module and one --platform (or use 'edgeship export MODULE --archive FILE')\n");
+    auto two = run_cli({"build", "--solution", sol.string(), "--base", base, "--archive", (dir / "both.tar").string()},
+                       {}, tools);
+    EXPECT_EQ(two.code, 2);
+    EXPECT_EQ(two.err, "edgeship: error: build: --archive holds one image, and 2 were asked for\n"
+                       "hint: name one module and one --platform (or use 'edgeship export MODULE --archive FILE')\n");
     EXPECT_FALSE(fs::exists(dir / "both.tar"));
 }
 
@@ -173,16 +165,15 @@ TEST_F(BuildRun, LocalBaseElsewhereGivesTheSameDigests) {
     // A local base is identified by its digest (base.digest), not its path: stdout is the same.
     fs::create_directories(dir / "another" / "place");
     fs::copy(dir / "base", dir / "another" / "place" / "runtime", fs::copy_options::recursive);
-    FakeIo here;
-    ASSERT_EQ(run_cli({"build", "--solution", sol.string(), "--base", base, "--oci-layout", (dir / "here").string()}, here), 0)
-        << here.err.str();
-    FakeIo there;
-    ASSERT_EQ(run_cli({"build", "--solution", sol.string(), "--base", "oci:" + (dir / "another/place/runtime").string() + ":3.11",
-                       "--oci-layout", (dir / "there").string()},
-                      there),
-              0)
-        << there.err.str();
-    EXPECT_EQ(here.out.str(), there.out.str());
+    auto here = run_cli({"build", "--solution", sol.string(), "--base", base, "--oci-layout", (dir / "here").string()},
+                        {}, tools);
+    ASSERT_EQ(here.code, 0) << here.err;
+    auto there = run_cli({"build", "--solution", sol.string(), "--base",
+                          "oci:" + (dir / "another/place/runtime").string() + ":3.11", "--oci-layout",
+                          (dir / "there").string()},
+                         {}, tools);
+    ASSERT_EQ(there.code, 0) << there.err;
+    EXPECT_EQ(here.out, there.out);
     auto img = oci::OciLayout::open(dir / "there").value().load_image("0.0.1-amd64").value();
     EXPECT_EQ(img.parsed_config.config.labels.count("org.opencontainers.image.base.name"), 0u);
     EXPECT_EQ(img.parsed_config.config.labels.count("org.opencontainers.image.base.digest"), 1u);
@@ -191,11 +182,10 @@ TEST_F(BuildRun, LocalBaseElsewhereGivesTheSameDigests) {
 TEST_F(BuildRun, BadInputsWriteNothing) {
     const auto out = dir / "out";
     auto expect_fail = [&](std::vector<std::string> args, int code, const std::string& err, core::Environment env = {}) {
-        FakeIo fake;
-        int rc = run_cli(args, fake, std::move(env));
-        EXPECT_EQ(rc, code) << fake.err.str();
-        EXPECT_EQ(fake.err.str(), err);
-        EXPECT_EQ(fake.out.str(), "");
+        auto r = run_cli(args, std::move(env), tools);
+        EXPECT_EQ(r.code, code) << r.err;
+        EXPECT_EQ(r.err, err);
+        EXPECT_EQ(r.out, "");
         EXPECT_FALSE(fs::exists(out));
     };
     const std::string s = sol.string();
@@ -219,12 +209,12 @@ TEST_F(BuildRun, BadInputsWriteNothing) {
                     "(drop --base) or a base that holds python\n");
     // pip has no wheel for the platform: one line naming the package, platform and Python; nothing written
     {
-        FakeIo fake;
         auto env = test::fake_tools_env(dir / "failing-tools",
                                         "ERROR: No matching distribution found for onnxruntime==1.20.1");
-        int rc = run_cli({"build", "--solution", s, "--platform", "arm64v8", "--base", base, "--oci-layout", o}, fake, env);
-        EXPECT_EQ(rc, 1);
-        EXPECT_EQ(fake.err.str().substr(0, fake.err.str().find('\n')),
+        auto r = run_cli({"build", "--solution", s, "--platform", "arm64v8", "--base", base, "--oci-layout", o},
+                         env, tools);
+        EXPECT_EQ(r.code, 1);
+        EXPECT_EQ(r.err.substr(0, r.err.find('\n')),
                   "edgeship: error: build scoring arm64v8: dependencies layer (python-onnxruntime, linux/arm64/v8): pip install: "
                   "no wheel of onnxruntime==1.20.1 for CPython 3.11 on linux/arm64/v8");
         EXPECT_FALSE(fs::exists(out));
@@ -243,11 +233,11 @@ TEST_F(BuildRun, BadInputsWriteNothing) {
                 {{"SOURCE_DATE_EPOCH", "yesterday"}});
     // a base without arm64: amd64 builds fine, arm64v8 fails, and nothing at all is written
     test::make_base_layout(dir / "amd-only", {"amd64"});
-    FakeIo fake;
-    int rc = run_cli({"build", "--solution", s, "--base", "oci:" + (dir / "amd-only").string(), "--oci-layout", o}, fake);
-    EXPECT_EQ(rc, 1);
-    EXPECT_NE(fake.err.str().find("no image for platform linux/arm64/v8 (has: linux/amd64)"), std::string::npos)
-        << fake.err.str();
+    auto r = run_cli({"build", "--solution", s, "--base", "oci:" + (dir / "amd-only").string(), "--oci-layout", o}, {},
+                     tools);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("no image for platform linux/arm64/v8 (has: linux/amd64)"), std::string::npos)
+        << r.err;
     EXPECT_FALSE(fs::exists(out));
     // the model is missing
     fs::remove(sol / "modules/scoring/model/model.onnx");

@@ -5,6 +5,7 @@
 #include "cli/app.hpp"
 #include "cli/convert_commands.hpp"
 #include "model/external_data.hpp"
+#include "run_cli.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -15,20 +16,9 @@
 namespace edgeship::cli {
 namespace {
 
+using test::run_cli;
 using test::TempDir;
 namespace fs = std::filesystem;
-
-struct Run {
-    int code;
-    std::string out;
-    std::string err;
-};
-
-Run run_cli(const std::vector<std::string>& args) {
-    FakeIo fake(false);
-    int code = run(args, fake.io, {{"NO_COLOR", "1"}});
-    return {code, fake.out.str(), fake.err.str()};
-}
 
 // dir/in/m.onnx with its 300x4 Gemm weight in dir/in/m.onnx.data.
 fs::path write_external_model(const TempDir& dir) {

@@ -3,6 +3,7 @@
 
 #include "cli/app.hpp"
 #include "cli/convert_commands.hpp"
+#include "run_cli.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -12,19 +13,8 @@
 namespace edgeship::cli {
 namespace {
 
+using test::run_cli;
 using test::TempDir;
-
-struct Run {
-    int code;
-    std::string out;
-    std::string err;
-};
-
-Run run_cli(const std::vector<std::string>& args, bool tty = false) {
-    FakeIo fake(tty);
-    int code = run(args, fake.io, {{"NO_COLOR", "1"}});
-    return {code, fake.out.str(), fake.err.str()};
-}
 
 std::string fixture(const std::string& rel) { return (test::source_dir() / "tests/fixtures" / rel).string(); }
 

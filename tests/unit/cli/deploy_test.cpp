@@ -4,6 +4,7 @@
 #include "cli/iothub_commands.hpp"
 #include "edgeship/version_info.hpp"
 #include "http/client.hpp"
+#include "run_cli.hpp"
 #include "test_support.hpp"
 
 #include "../iothub_double/double_process.hpp"
@@ -14,23 +15,11 @@
 namespace edgeship::cli {
 namespace {
 
+using test::run_cli;
 using test::TempDir;
 
 const std::string k_key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const std::string k_cs = "HostName=testhub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=" + k_key;
-
-struct Run {
-    int code;
-    std::string out;
-    std::string err;
-};
-
-Run run_cli(const std::vector<std::string>& args, core::Environment env, bool tty = false) {
-    FakeIo fake(tty);
-    env.emplace("NO_COLOR", "1");
-    int code = run(args, fake.io, std::move(env));
-    return {code, fake.out.str(), fake.err.str()};
-}
 
 std::string manifest_text() {
     return R"({"modulesContent":{"$edgeAgent":{"properties.desired":{"schemaVersion":"1.1","runtime":{"type":"docker","settings":{"minDockerVersion":"v1.25","loggingOptions":"","registryCredentials":{}}},"systemModules":{"edgeAgent":{"type":"docker","settings":{"image":"mcr.microsoft.com/azureiotedge-agent:1.4","createOptions":"{}"}},"edgeHub":{"type":"docker","status":"running","restartPolicy":"always","settings":{"image":"mcr.microsoft.com/azureiotedge-hub:1.4","createOptions":"{}"}}},"modules":{"score":{"version":"1.0","type":"docker","status":"running","restartPolicy":"always","settings":{"image":"localhost:5000/score:0.0.1-amd64","createOptions":"{}"}}}}},"$edgeHub":{"properties.desired":{"schemaVersion":"1.2","routes":{"scoreToIoTHub":"FROM /messages/modules/score/outputs/* INTO $upstream"},"storeAndForwardConfiguration":{"timeToLiveSecs":7200}}}}})";
@@ -195,7 +184,7 @@ protected:
 TEST_F(DeployWithDouble, WaitDrawsProgressOnATty) {
     auto r = run_cli({"deploy", "-d", "dev1", "-m", (dir / "m.json").string(), "--wait", "--timeout", "20s",
                       "--interval", "100ms"},
-                     env(), /*tty=*/true);
+                     env(), test::on_tty());
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, "device dev1: 1/1 succeeded, 0 failed, 0 pending (targeted 1, applied 1)\n");
     EXPECT_NE(r.err.find("\rdevice dev1: 0/1 succeeded, 0 failed, 1 pending (targeted 1, applied 1) [0s]"),
@@ -207,7 +196,7 @@ TEST_F(DeployWithDouble, WaitDrawsProgressOnATty) {
 TEST_F(DeployWithDouble, WaitWithoutATtyPrintsOnePhaseLine) {
     auto r = run_cli({"deploy", "-d", "dev1", "-m", (dir / "m.json").string(), "--wait", "--timeout", "20s",
                       "--interval", "100ms"},
-                     env(), /*tty=*/false);
+                     env());
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.err, "applied " + (dir / "m.json").string() + " to dev1\nwaiting for device dev1 (timeout 20s)\n");
     EXPECT_EQ(r.err.find('\r'), std::string::npos);
@@ -216,7 +205,7 @@ TEST_F(DeployWithDouble, WaitWithoutATtyPrintsOnePhaseLine) {
 TEST_F(DeployWithDouble, JsonTurnsProgressOffAndReportsFailuresWithModules) {
     auto r = run_cli({"deploy", "-d", "bad", "-m", (dir / "m.json").string(), "--wait", "--timeout", "20s",
                       "--interval", "100ms", "--json"},
-                     env(), /*tty=*/true);
+                     env(), test::on_tty());
     EXPECT_EQ(r.code, 1);
     EXPECT_EQ(r.err.find('\r'), std::string::npos);
     auto j = nlohmann::json::parse(r.out);

@@ -2,6 +2,7 @@
 // any request.
 #include "cli/app.hpp"
 #include "cli/iothub_commands.hpp"
+#include "run_cli.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -9,21 +10,10 @@
 namespace edgeship::cli {
 namespace {
 
+using test::run_cli;
+
 const std::string k_cs = "HostName=testhub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey="
                          "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-
-struct Run {
-    int code;
-    std::string out;
-    std::string err;
-};
-
-Run run_cli(const std::vector<std::string>& args, core::Environment env = {}) {
-    FakeIo fake;
-    env.emplace("NO_COLOR", "1");
-    int code = run(args, fake.io, std::move(env));
-    return {code, fake.out.str(), fake.err.str()};
-}
 
 struct Captured {
     DeploymentCreateOptions create;

@@ -1,6 +1,7 @@
 // In-process tests of `edgeship device …`.
 #include "cli/app.hpp"
 #include "cli/iothub_commands.hpp"
+#include "run_cli.hpp"
 #include "test_support.hpp"
 
 #include "../iothub_double/double_process.hpp"
@@ -10,18 +11,7 @@
 namespace edgeship::cli {
 namespace {
 
-struct Run {
-    int code;
-    std::string out;
-    std::string err;
-};
-
-Run run_cli(const std::vector<std::string>& args, core::Environment env = {}) {
-    FakeIo fake;
-    env.emplace("NO_COLOR", "1");
-    int code = run(args, fake.io, std::move(env));
-    return {code, fake.out.str(), fake.err.str()};
-}
+using test::run_cli;
 
 TEST(Device, ParseCreate) {
     FakeIo fake;

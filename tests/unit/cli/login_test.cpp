@@ -6,6 +6,7 @@
 #include "cli/registry_commands.hpp"
 #include "http/test_server.hpp"
 #include "registry/docker_config.hpp"
+#include "run_cli.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -16,20 +17,8 @@
 namespace edgeship::cli {
 namespace {
 
+using test::run_cli;
 using test::TempDir;
-
-struct Run {
-    int code;
-    std::string out;
-    std::string err;
-};
-
-Run run_cli(const std::vector<std::string>& args, core::Environment env, std::string stdin_text = "") {
-    FakeIo fake(false, std::move(stdin_text));
-    env["NO_COLOR"] = "1";
-    int code = run(args, fake.io, std::move(env));
-    return {code, fake.out.str(), fake.err.str()};
-}
 
 // A Basic-auth registry: /v2/ answers 200 for testuser:testpass, else 401 with a Basic challenge.
 struct BasicRegistry {
@@ -74,8 +63,8 @@ TEST(Login, StoresAfterVerifying) {
     TempDir t;
     BasicRegistry reg;
     core::Environment env = {{"DOCKER_CONFIG", (t / "docker").string()}};
-    auto r = run_cli({"login", reg.host(), "--plain-http", "-u", "testuser", "--password-stdin", "--json"}, env,
-                     "testpass\n");
+    auto r = run_cli({"login", reg.host(), "--plain-http", "-u", "testuser", "--password-stdin", "--json"},
+                     env, test::with_stdin("testpass\n"));
     ASSERT_EQ(r.code, 0) << r.err;
     auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["registry"], reg.host());
@@ -103,7 +92,8 @@ TEST(Login, WrongPasswordExit4NothingStored) {
     TempDir t;
     BasicRegistry reg;
     core::Environment env = {{"DOCKER_CONFIG", (t / "docker").string()}};
-    auto r = run_cli({"login", reg.host(), "--plain-http", "-u", "testuser", "--password-stdin"}, env, "nope\n");
+    auto r = run_cli({"login", reg.host(), "--plain-http", "-u", "testuser", "--password-stdin"}, env,
+                     test::with_stdin("nope\n"));
     EXPECT_EQ(r.code, 4);
     EXPECT_EQ(r.out, "");
     EXPECT_EQ(r.err, "edgeship: error: registry " + reg.host() +
@@ -113,7 +103,8 @@ TEST(Login, WrongPasswordExit4NothingStored) {
 
 TEST(Login, UsageErrors) {
     core::Environment env = {{"DOCKER_CONFIG", "/nonexistent-edgeship-test"}};
-    auto both = run_cli({"login", "r.example", "--insecure", "--plain-http", "-u", "u", "--password-stdin"}, env, "p");
+    auto both = run_cli({"login", "r.example", "--insecure", "--plain-http", "-u", "u", "--password-stdin"},
+                        env, test::with_stdin("p"));
     EXPECT_EQ(both.code, 2);
     EXPECT_EQ(both.err.substr(0, both.err.find('\n')),
               "edgeship: error: login r.example: --insecure and --plain-http exclude each other");

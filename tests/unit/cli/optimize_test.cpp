@@ -1,6 +1,7 @@
 #include "cli/app.hpp"
 #include "cli/optimize_commands.hpp"
 #include "../optimize/optimize_fixtures.hpp"
+#include "run_cli.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -9,19 +10,8 @@
 namespace edgeship::cli {
 namespace {
 
+using test::run_cli;
 using test::TempDir;
-
-struct Run {
-    int code;
-    std::string out;
-    std::string err;
-};
-
-Run run_cli(const std::vector<std::string>& args) {
-    FakeIo fake;
-    int code = run(args, fake.io, {{"NO_COLOR", "1"}});
-    return {code, fake.out.str(), fake.err.str()};
-}
 
 TEST(OptimizeParse, BindsFlags) {
     FakeIo fake;

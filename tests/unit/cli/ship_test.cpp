@@ -5,6 +5,7 @@
 #include "cli/ship_commands.hpp"
 #include "core/sha256.hpp"
 #include "imagebuild/fixture.hpp"
+#include "run_cli.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -15,25 +16,8 @@ namespace edgeship::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using test::run_cli;
 using test::TempDir;
-
-struct Run {
-    int code;
-    std::string out;
-    std::string err;
-};
-
-Run run_cli(const std::vector<std::string>& args, core::Environment env = {}) {
-    FakeIo fake(false);
-    env.emplace("NO_COLOR", "1");
-    // npm/pip stand-ins for the dependencies layer (the real tools run in the e2e and container tests)
-    static TempDir tools;
-    for (const auto& [k, v] : test::fake_tools_env(tools / "t")) {
-        env.emplace(k, v);
-    }
-    int code = run(args, fake.io, std::move(env));
-    return {code, fake.out.str(), fake.err.str()};
-}
 
 ShipOptions parse(std::vector<std::string> args) {
     FakeIo fake;
@@ -115,7 +99,8 @@ TEST(Ship, DeviceAndDeploymentExcludeEachOther) {
 TEST(Ship, WaitWithoutATargetIsAUsageError) {
     TempDir d;
     auto r = run_cli({"ship", (test::source_dir() / "examples/predictive-maintenance/model.json").string(),
-                      "--solution", (d / "pm").string(), "--wait"});
+                      "--solution", (d / "pm").string(), "--wait"},
+                     {}, test::with_fake_tools(d / "tools"));
     EXPECT_EQ(r.code, 2);
     EXPECT_EQ(r.err, "edgeship: error: ship: --wait needs --device or --deployment\n");
     EXPECT_FALSE(fs::exists(d / "pm"));
@@ -128,7 +113,8 @@ TEST(Ship, DryRunAndDeployDryRunTogetherIsAUsageError) {
 
 TEST(Ship, MissingModelFailsInTheConvertStep) {
     TempDir d;
-    auto r = run_cli({"ship", (d / "nope.json").string(), "--solution", (d / "pm").string()});
+    auto r = run_cli({"ship", (d / "nope.json").string(), "--solution", (d / "pm").string()}, {},
+                     test::with_fake_tools(d / "tools"));
     EXPECT_EQ(r.code, 1);
     EXPECT_EQ(r.err.rfind("edgeship: error: ship: step convert: ", 0), 0u) << r.err;
     EXPECT_FALSE(fs::exists(d / "pm"));
@@ -138,7 +124,8 @@ TEST(Ship, ExampleModelToValidatedManifestThenResumes) {
     TempDir d;
     const auto model = test::source_dir() / "examples/predictive-maintenance/model.json";
     const auto sol = d / "pm";
-    auto r = run_cli({"ship", model.string(), "--solution", sol.string(), "--json"});
+    auto r = run_cli({"ship", model.string(), "--solution", sol.string(), "--json"}, {},
+                     test::with_fake_tools(d / "tools"));
     ASSERT_EQ(r.code, 0) << r.err;
     auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["ok"], true);
@@ -155,7 +142,8 @@ TEST(Ship, ExampleModelToValidatedManifestThenResumes) {
                                             "push=skipped", "gen=done", "validate=done", "deploy=skipped",
                                             "wait=skipped"}));
 
-    auto again = run_cli({"ship", model.string(), "--solution", sol.string(), "--json"});
+    auto again = run_cli({"ship", model.string(), "--solution", sol.string(), "--json"}, {},
+                         test::with_fake_tools(d / "tools"));
     ASSERT_EQ(again.code, 0) << again.err;
     auto j2 = nlohmann::json::parse(again.out);
     EXPECT_EQ(j2["steps"][0]["status"], "skipped");
@@ -173,7 +161,7 @@ TEST(Ship, UpToDateCheckSeesTheBaseImageAndSourceDateEpoch) {
                                            (d / "out").string(), "--base", "oci:" + (d / "base").string() + ":3.11",
                                            "--json"};
     auto build_status = [&](core::Environment env) {
-        auto r = run_cli(args, std::move(env));
+        auto r = run_cli(args, std::move(env), test::with_fake_tools(d / "tools"));
         EXPECT_EQ(r.code, 0) << r.err;
         auto j = nlohmann::json::parse(r.out, nullptr, false);
         for (const auto& s : j["steps"]) {
@@ -196,8 +184,9 @@ TEST(Ship, UpToDateCheckSeesTheBaseImageAndSourceDateEpoch) {
 TEST(Ship, DryRunPrintsThePlanAndWritesNothing) {
     TempDir d;
     const auto model = test::source_dir() / "examples/predictive-maintenance/model.json";
-    auto r = run_cli({"ship", model.string(), "--solution", (d / "pm").string(), "--registry", "127.0.0.1:5999",
-                      "--plain-http", "--device", "gw-01", "--wait", "--dry-run"});
+    auto r = run_cli({"ship", model.string(), "--solution", (d / "pm").string(), "--registry",
+                      "127.0.0.1:5999", "--plain-http", "--device", "gw-01", "--wait", "--dry-run"},
+                     {}, test::with_fake_tools(d / "tools"));
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("convert: planned: would convert"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("  registry PUT /v2/scoring/manifests/<version>-amd64"), std::string::npos) << r.out;
@@ -226,7 +215,8 @@ TEST(Ship, InvalidOnnxFailsTheCheckStepWithExit3) {
     std::string bytes;
     ASSERT_TRUE(m.SerializeToString(&bytes));
     test::write_text(d / "broken.onnx", bytes);
-    auto r = run_cli({"ship", (d / "broken.onnx").string(), "--solution", (d / "pm").string()});
+    auto r = run_cli({"ship", (d / "broken.onnx").string(), "--solution", (d / "pm").string()}, {},
+                     test::with_fake_tools(d / "tools"));
     EXPECT_EQ(r.code, 3) << r.err;
     // stderr: one progress line for convert (skipped: already ONNX), then the error naming the step.
     EXPECT_EQ(r.err.rfind("ship: convert: skipped (", 0), 0u) << r.err;
