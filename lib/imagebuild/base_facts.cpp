@@ -108,13 +108,14 @@ Result<BaseFacts> scan_base_layers(const oci::LocalImage& base, const RuntimePro
     std::string passwd;
     for (std::size_t i = 0; i < base.layers.size(); ++i) {
         const auto& layer = base.layers[i];
-        if (layer.path.empty()) {
+        const auto* file = layer.local_file();
+        if (file == nullptr) {
             return fail("base layer " + layer.descriptor.digest.short_str() + " is not on disk (cannot list its files)");
         }
         std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), &archive_read_free);
         archive_read_support_filter_all(a.get());
         archive_read_support_format_tar(a.get());
-        if (archive_read_open_filename(a.get(), layer.path.c_str(), 1 << 16) != ARCHIVE_OK) {
+        if (archive_read_open_filename(a.get(), file->c_str(), 1 << 16) != ARCHIVE_OK) {
             return fail("base layer " + layer.descriptor.digest.short_str() + ": " + archive_error_string(a.get()));
         }
         std::size_t n = 0;

@@ -369,7 +369,7 @@ public:
                 }
             }
         }
-        const bool local = std::all_of(base.layers.begin(), base.layers.end(), [](const auto& l) { return !l.path.empty(); });
+        const bool local = std::all_of(base.layers.begin(), base.layers.end(), [](const auto& l) { return l.local_file() != nullptr; });
         BaseFacts scanned;
         if (local) {
             EDGESHIP_TRY_ASSIGN(scanned, scan_base_layers(base, rt.probe, m_c.cancel));
@@ -566,7 +566,7 @@ Result<BuiltImages> build_images(const BuildImagesRequest& req, const BuildColla
         std::optional<oci::LayerBlob> cached_model;
         std::unique_ptr<ModelStream> stream;
         std::string cache_key;
-        std::string model_source; // host/repo the model layer is already in (cache hit)
+        std::optional<oci::RemoteBlob> model_source; // the repository the model layer is already in (cache hit)
         // All platforms of a module share one repository (repo:version-platform).
         const auto& ref0 = plan.images.front().reference;
         const bool one_repo = std::all_of(plan.images.begin(), plan.images.end(), [&](const PlannedImage& pi) {
@@ -604,9 +604,9 @@ Result<BuiltImages> build_images(const BuildImagesRequest& req, const BuildColla
                         auto there = reg->blob_exists(ref0.repository, hit->digest);
                         if (there && *there) {
                             cached_model = std::move(hit);
-                            model_source = ref0.api_host() + "/" + ref0.repository;
+                            model_source = oci::RemoteBlob{ref0.api_host(), ref0.repository};
                             c.log.debug(m.folder + ": model layer " + cached_model->digest.short_str() +
-                                        " from the layer cache, present in " + model_source);
+                                        " from the layer cache, present in " + model_source->str());
                         }
                     }
                 } else {
@@ -690,8 +690,9 @@ Result<BuiltImages> build_images(const BuildImagesRequest& req, const BuildColla
             if (!built) {
                 return unexpected(std::move(built).error().context("build " + m.folder));
             }
-            if (!model_source.empty()) {
-                built->image.layers[built->model_layer()].source_repository = model_source; // HEAD-checked at push
+            if (auto* file = std::get_if<oci::LocalFile>(&built->image.layers[built->model_layer()].source);
+                file != nullptr && model_source) {
+                file->also_in = model_source; // HEAD-checked at push
             }
             BuiltImageOutput o;
             for (std::size_t i = 0; i < built->image.layers.size(); ++i) {

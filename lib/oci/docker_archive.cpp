@@ -122,6 +122,7 @@ Result<void> write_layer_member(TarOut& out, const ImageLayer& layer, std::size_
     if (!gz && !media_type::is_tar_layer(layer.descriptor.media_type)) {
         return fail(what + ": unsupported layer media type \"" + layer.descriptor.media_type + "\"");
     }
+    EDGESHIP_TRY_ASSIGN(const auto path, layer.require_file("layer"));
     std::uint64_t size = 0;
     if (!gz) {
         size = static_cast<std::uint64_t>(layer.descriptor.size);
@@ -133,7 +134,7 @@ Result<void> write_layer_member(TarOut& out, const ImageLayer& layer, std::size_
         so.keep_entries = false;
         so.check_safety = false;
         so.cancel = options.cancel;
-        EDGESHIP_TRY_ASSIGN(auto scan, scan_layer(layer.path, what, so));
+        EDGESHIP_TRY_ASSIGN(auto scan, scan_layer(path, what, so));
         if (scan.diff_id != layer.diff_id) {
             return fail(what + ": DiffID " + scan.diff_id.str() + " does not match the config's " + layer.diff_id.str());
         }
@@ -156,12 +157,12 @@ Result<void> write_layer_member(TarOut& out, const ImageLayer& layer, std::size_
         so.tar_sink = sink;
         so.progress = options.progress;
         so.cancel = options.cancel;
-        EDGESHIP_TRY_ASSIGN(auto scan, scan_layer(layer.path, what, so));
+        EDGESHIP_TRY_ASSIGN(auto scan, scan_layer(path, what, so));
         diff_id = scan.diff_id;
     } else {
         core::Sha256 h;
         EDGESHIP_TRY(detail::read_chunks(
-            layer.path,
+            path,
             [&](std::string_view d) -> Result<void> {
                 h.update(d);
                 return sink(d);
@@ -496,8 +497,9 @@ Result<DockerArchiveImage> read_docker_archive(const fs::path& archive, const fs
             layer.descriptor.size = static_cast<std::int64_t>(scan.size);
             layer.diff_id = scan.diff_id;
             layer.uncompressed_size = scan.uncompressed_size;
-            layer.path = staging_dir / scan.digest.hex();
-            EDGESHIP_TRY(tmp.commit_as(layer.path, false));
+            const fs::path path = staging_dir / scan.digest.hex();
+            layer.source = LocalFile{path, std::nullopt};
+            EDGESHIP_TRY(tmp.commit_as(path, false));
             for (auto idx : want->second) {
                 staged[idx] = layer;
             }

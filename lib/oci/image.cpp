@@ -4,6 +4,14 @@
 
 namespace edgeship::oci {
 
+Result<std::filesystem::path> ImageLayer::require_file(std::string_view what) const {
+    if (const auto* file = local_file()) {
+        return *file;
+    }
+    return fail(std::string(what) + " " + descriptor.digest.short_str() + " stays in " +
+                std::get<RemoteBlob>(source).str() + ": it is not on disk");
+}
+
 ImageLayer ImageLayer::from_blob(const LayerBlob& blob, ManifestFormat format) {
     ImageLayer l;
     bool oci = format == ManifestFormat::oci;
@@ -13,7 +21,7 @@ ImageLayer ImageLayer::from_blob(const LayerBlob& blob, ManifestFormat format) {
     l.descriptor.digest = blob.digest;
     l.descriptor.size = static_cast<std::int64_t>(blob.size);
     l.diff_id = blob.diff_id;
-    l.path = blob.path;
+    l.source = LocalFile{blob.path, std::nullopt};
     l.uncompressed_size = blob.uncompressed_size;
     return l;
 }
@@ -108,12 +116,13 @@ Result<LocalImage> compress_layers(const LocalImage& image, const std::filesyste
         BlobWriterOptions o = options;
         o.compression = Compression::gzip;
         o.expected_total = static_cast<std::uint64_t>(l.descriptor.size);
-        auto blob = compress_tar_file(l.path, out_dir, o);
+        EDGESHIP_TRY_ASSIGN(auto path, l.require_file("layer " + std::to_string(i)));
+        auto blob = compress_tar_file(path, out_dir, o);
         if (!blob) {
             return unexpected(std::move(blob).error().context("compressing layer " + std::to_string(i)));
         }
         if (blob->diff_id != l.diff_id) {
-            return fail("layer " + std::to_string(i) + " (" + l.path.string() + "): content hashes to " +
+            return fail("layer " + std::to_string(i) + " (" + path.string() + "): content hashes to " +
                         blob->diff_id.str() + ", expected DiffID " + l.diff_id.str());
         }
         layers.push_back(ImageLayer::from_blob(*blob, format));

@@ -233,16 +233,17 @@ Result<LocalImage> OciLayout::load(const Descriptor& descriptor, std::string_vie
         ImageLayer l;
         l.descriptor = layers[i];
         l.diff_id = img.parsed_config.diff_ids[i];
-        l.path = blob_path(layers[i].digest);
+        const fs::path path = blob_path(layers[i].digest);
+        l.source = LocalFile{path, std::nullopt};
         if (!media_type::is_gzip_layer(l.descriptor.media_type) && !media_type::is_tar_layer(l.descriptor.media_type)) {
             return fail(m_dir.string() + ": " + lwhat + ": unsupported layer media type \"" + l.descriptor.media_type + "\"");
         }
         if (options.verify_diff_ids) {
             if (!has_blob(l.descriptor.digest)) {
                 return fail(m_dir.string() + ": " + lwhat + " " + l.descriptor.digest.str() + ": blob missing (expected " +
-                            l.path.string() + ")");
+                            path.string() + ")");
             }
-            EDGESHIP_TRY_ASSIGN(auto on_disk, core::regular_file_size(l.path));
+            EDGESHIP_TRY_ASSIGN(auto on_disk, core::regular_file_size(path));
             if (static_cast<std::int64_t>(on_disk) != l.descriptor.size) {
                 return fail(m_dir.string() + ": " + lwhat + " " + l.descriptor.digest.str() + ": size mismatch: blob has " +
                             std::to_string(on_disk) + " bytes, descriptor says " + std::to_string(l.descriptor.size));
@@ -251,7 +252,7 @@ Result<LocalImage> OciLayout::load(const Descriptor& descriptor, std::string_vie
             so.keep_entries = false;
             so.progress = options.progress;
             so.cancel = options.cancel;
-            EDGESHIP_TRY_ASSIGN(auto scan, scan_layer(l.path, m_dir.string() + ": " + lwhat, so));
+            EDGESHIP_TRY_ASSIGN(auto scan, scan_layer(path, m_dir.string() + ": " + lwhat, so));
             if (scan.digest != l.descriptor.digest || static_cast<std::int64_t>(scan.size) != l.descriptor.size) {
                 return fail(m_dir.string() + ": " + lwhat + " " + l.descriptor.digest.str() +
                             ": digest mismatch: content hashes to " + scan.digest.str() + " (" +
@@ -298,7 +299,8 @@ Result<void> OciLayout::import_blob(const fs::path& file, const Descriptor& d) {
 Result<void> OciLayout::write_image(const LocalImage& image) {
     for (std::size_t i = 0; i < image.layers.size(); ++i) {
         const auto& l = image.layers[i];
-        auto r = import_blob(l.path, l.descriptor);
+        auto file = l.require_file("layer");
+        auto r = file ? import_blob(*file, l.descriptor) : Result<void>(unexpected(std::move(file).error()));
         if (!r) {
             return unexpected(std::move(r).error().context("writing layer " + std::to_string(i) + " to " + m_dir.string()));
         }

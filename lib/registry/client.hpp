@@ -46,7 +46,7 @@ struct RegistryOptions {
     core::Logger logger;
     const core::CancelToken* cancel = &core::CancelToken::global();
     /// Options for another registry host, used when a layer of a pushed image stays in a registry other
-    /// than the destination (ImageLayer::source_repository): the CLI resolves that host's credential.
+    /// than the destination (an oci::RemoteBlob layer source): the CLI resolves that host's credential.
     /// Unset: the same transport settings with an anonymous credential.
     std::function<Result<RegistryOptions>(const std::string& host)> options_for_host;
     /// Where such cross-registry layers are staged while they stream through (a temporary directory is
@@ -82,9 +82,9 @@ struct TransferReport {
     bool up_to_date = false;
 };
 
-/// A registry image whose manifest and config were fetched but whose layers were not: each layer's
-/// ImageLayer has an empty `path` and `source_repository` set, so a push to the same registry HEAD-skips
-/// or mounts it, and a push elsewhere streams it through (never to disk) (issue: "base layers are never
+/// A registry image whose manifest and config were fetched but whose layers were not: each layer's source
+/// is an oci::RemoteBlob naming the registry and repository, so a push to the same registry HEAD-skips or
+/// mounts it, and a push elsewhere streams it through (never kept) (issue: "base layers are never
 /// downloaded when pushing to the registry that holds them").
 using RemoteImage = oci::LocalImage;
 

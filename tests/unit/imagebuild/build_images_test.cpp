@@ -289,7 +289,9 @@ TEST_F(BuildImages, RegistryPushesImagesThenTheIndexAndReusesTheCachedModelLayer
     EXPECT_EQ(reg.growing_blobs, 1);
     const auto& model_layer = again->images[0].built.image.layers[3];
     EXPECT_EQ(model_layer.descriptor.digest, model_digest);
-    EXPECT_EQ(model_layer.source_repository, "localhost:5000/scoring");
+    ASSERT_NE(model_layer.local_file(), nullptr);
+    ASSERT_NE(model_layer.in_registry(), nullptr);
+    EXPECT_EQ(model_layer.in_registry()->str(), "localhost:5000/scoring");
     EXPECT_EQ(again->images[0].built.image.manifest.descriptor.digest, built->images[0].built.image.manifest.descriptor.digest);
     EXPECT_NE(std::find_if(log.begin(), log.end(), [](const std::string& l) { return l.find("from the layer cache") != std::string::npos; }),
               log.end());

@@ -133,13 +133,13 @@ TEST_F(ImageBuild, LayersHoldTheModelAndTheAppAsTheDockerfileCopiesThem) {
     auto b = build(sol, "amd64", dir / "blobs", {}, {}, oci::ManifestFormat::oci, base);
     ASSERT_TRUE(b) << b.error().what();
     const auto& layers = b->image.image.layers;
-    auto model = test::read_tar(layers[2].path);
+    auto model = test::read_tar(*layers[2].local_file());
     EXPECT_EQ(test::member_paths(model), (std::vector<std::string>{"app/", "app/model/", "app/model/model.onnx"}));
     EXPECT_EQ(model[2].content, test::read_text(test::example_model()));
     EXPECT_EQ(model[2].mode, 0644u);
     EXPECT_EQ(model[2].uid, 0);
     EXPECT_EQ(model[2].mtime, 1);
-    auto app = test::read_tar(layers[3].path);
+    auto app = test::read_tar(*layers[3].local_file());
     auto paths = test::member_paths(app);
     EXPECT_EQ(paths, (std::vector<std::string>{"app/", "app/app/", "app/app/__init__.py", "app/app/edge.py",
                                                "app/app/extra.txt", "app/app/main.py", "app/app/scoring.py",
@@ -158,7 +158,7 @@ TEST_F(ImageBuild, SameInputsGiveIdenticalDigestsAndTheEpochIsHonoured) {
     ASSERT_TRUE(c);
     EXPECT_NE(c->image.image.manifest.descriptor.digest, a->image.image.manifest.descriptor.digest);
     EXPECT_EQ(c->image.image.parsed_config.created, "2023-11-14T22:13:20Z");
-    EXPECT_EQ(test::read_tar(c->image.image.layers[3].path)[1].mtime, 1700000000);
+    EXPECT_EQ(test::read_tar(*c->image.image.layers[3].local_file())[1].mtime, 1700000000);
 }
 
 TEST_F(ImageBuild, ANewModelChangesOnlyTheModelLayerConfigAndManifest) {
@@ -179,7 +179,7 @@ TEST_F(ImageBuild, ANewModelChangesOnlyTheModelLayerConfigAndManifest) {
     EXPECT_EQ(b->image.model.file, "model.onnx");
     EXPECT_EQ(b->image.image.parsed_config.config.labels.at("com.edgeship.model.sha256"),
               core::sha256_hex(test::read_text(dir / "retrained.onnx")));
-    EXPECT_EQ(test::read_tar(lb[2].path)[2].content, test::read_text(dir / "retrained.onnx"));
+    EXPECT_EQ(test::read_tar(*lb[2].local_file())[2].content, test::read_text(dir / "retrained.onnx"));
 }
 
 TEST_F(ImageBuild, PlatformsDebugFlavourDockerFormatAndIndex) {
@@ -212,7 +212,7 @@ TEST_F(ImageBuild, NodeRuntime) {
     EXPECT_EQ(c.cmd, (std::vector<std::string>{"node", "app/server.js"}));
     EXPECT_EQ(c.user, "1000"); // the official image's node user, numeric so bases without it work too
     EXPECT_EQ(c.env_value("NODE_ENV"), "production");
-    auto app = test::member_paths(test::read_tar(b->image.image.layers[3].path));
+    auto app = test::member_paths(test::read_tar(*b->image.image.layers[3].local_file()));
     EXPECT_NE(std::find(app.begin(), app.end(), "app/app/server.js"), app.end());
 }
 

@@ -57,7 +57,7 @@ TEST(DockerArchive, WriteThenReadDigestByDigest) {
         EXPECT_EQ(back->image.layers[i].diff_id, img.layers[i].diff_id);
         EXPECT_EQ(back->image.layers[i].descriptor.media_type, media_type::docker_layer);
         EXPECT_EQ(back->image.layers[i].descriptor.digest, img.layers[i].diff_id);
-        EXPECT_TRUE(fs::exists(back->image.layers[i].path));
+        EXPECT_TRUE(fs::exists(*back->image.layers[i].local_file()));
     }
     EXPECT_EQ(back->image.format(), ManifestFormat::docker);
 
@@ -90,10 +90,10 @@ TEST(DockerArchive, UncompressedLayersAndNoTags) {
     for (const auto& l : gz.layers) {
         fs::create_directories(work / "plain");
         auto tar = work / "plain" / l.diff_id.hex();
-        test::write_text(tar, test::zlib_gunzip(test::read_text(l.path)));
+        test::write_text(tar, test::zlib_gunzip(test::read_text(*l.local_file())));
         ImageLayer p = l;
         p.descriptor = Descriptor::for_bytes(media_type::oci_layer, test::read_text(tar));
-        p.path = tar;
+        p.source = LocalFile{tar, std::nullopt};
         p.uncompressed_size.reset();
         plain.push_back(p);
     }
@@ -130,7 +130,7 @@ TEST(DockerArchive, TruncatedLayerMidWriteLeavesNothing) {
     TempDir work;
     fs::create_directories(work / "blobs");
     auto img = test::make_image(work / "blobs");
-    auto path = img.layers[1].path;
+    auto path = *img.layers[1].local_file();
     auto bytes = test::read_text(path);
     fs::remove(path); // the blob is a hard-linkable content file: write a new one
     test::write_text(path, bytes.substr(0, bytes.size() / 2));

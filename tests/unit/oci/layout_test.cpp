@@ -47,7 +47,7 @@ TEST(OciLayout, WriteThenReadDigestByDigest) {
     for (std::size_t i = 0; i < 2; ++i) {
         EXPECT_EQ(loaded->layers[i].descriptor.digest, img.layers[i].descriptor.digest);
         EXPECT_EQ(loaded->layers[i].diff_id, img.layers[i].diff_id);
-        EXPECT_EQ(Digest::of(test::read_text(loaded->layers[i].path)), img.layers[i].descriptor.digest);
+        EXPECT_EQ(Digest::of(test::read_text(*loaded->layers[i].local_file())), img.layers[i].descriptor.digest);
     }
     EXPECT_EQ(loaded->parsed_config.config.working_dir, "/app");
     // Deep verification (gunzip + DiffID) agrees too.
