@@ -31,7 +31,8 @@ constexpr const char* k_root_footer = R"(Examples:
   edgeship check model.onnx              exit 3 when the ONNX checker or shape inference fails
   edgeship completion bash > /etc/bash_completion.d/edgeship
 
-Settings precedence: flags > environment (EDGESHIP_*) > .env file > defaults; -v shows each origin.
+Settings precedence: flags > environment (EDGESHIP_*) > the solution's .env > .env file > defaults;
+-v shows the origin of each value used.
 
 Exit codes:
   0 success   1 failure   2 usage error   3 validation failed
@@ -134,20 +135,24 @@ Result<void> apply_globals(Context& ctx, const GlobalOptions& g) {
     if (!g.color.empty()) {
         flags["color"] = g.color;
     }
-    ctx.settings = core::Settings::resolve(settings_catalog(), flags, ctx.env, dotenv, dotenv_name);
-    std::string color = ctx.settings.get("color").value_or("auto");
+    ctx.config = core::Config::resolve(settings_catalog(), flags, ctx.env, dotenv, dotenv_name);
+    std::string color = ctx.config.get("color").value_or("auto");
     if (color != "auto" && color != "always" && color != "never") {
-        const auto* v = ctx.settings.find("color");
+        const auto* v = ctx.config.find("color");
         return unexpected(usage_error("color: invalid value '" + color + "' (from " + v->source + ")",
                                       "use auto, always or never"));
     }
     Verbosity v = g.quiet ? Verbosity::quiet
                           : (g.verbose >= 2 ? Verbosity::trace : (g.verbose == 1 ? Verbosity::debug : Verbosity::normal));
     ctx.console = Console(ctx.io, v, colour_enabled(ctx.env, ctx.io.stderr_tty, color));
-    for (const auto& line : ctx.settings.describe()) {
+    return {};
+}
+
+// -v: where every value the run used came from, once the command has read what it needs.
+void describe_config(Context& ctx) {
+    for (const auto& line : ctx.config.describe()) {
         ctx.console.debug(line);
     }
-    return {};
 }
 
 std::vector<std::string> visible_command_names(const CLI::App& app) {
@@ -292,10 +297,12 @@ int run(const std::vector<std::string>& args, Io& io, core::Environment env) {
             return to_int(r.error().code());
         }
         if (!ctx.action) {
+            describe_config(ctx);
             return to_int(ExitCode::ok);
         }
         Result<void> result = ctx.action();
         io.out.flush();
+        describe_config(ctx);
         if (!result) {
             ctx.console.error(result.error());
             return to_int(result.error().code());

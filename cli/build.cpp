@@ -4,6 +4,7 @@
 #include "cli/registry_progress.hpp"
 #include "imagebuild/base.hpp"
 #include "imagebuild/build_images.hpp"
+#include "imagebuild/settings.hpp"
 #include "oci/layer.hpp"
 #include "oci/reference.hpp"
 #include "registry/client.hpp"
@@ -71,7 +72,9 @@ public:
             if (m_flags.password_stdin) {
                 EDGESHIP_TRY_ASSIGN(explicit_host, this->explicit_host(env));
             }
-            EDGESHIP_TRY_ASSIGN(m_clients, registry_clients(m_ctx, m_flags, explicit_host, &env.dotenv));
+            // run_build put the solution's .env in the configuration: the keychain reads it under the
+            // environment.
+            EDGESHIP_TRY_ASSIGN(m_clients, m_ctx.registries(m_flags, explicit_host));
         }
         return m_clients->get(host);
     }
@@ -134,7 +137,7 @@ private:
     std::vector<std::string> m_modules;
     bool m_push = false;
     std::optional<std::string> m_base;
-    std::shared_ptr<registry::Clients> m_clients;
+    registry::Clients* m_clients = nullptr; // the run's (Context::registries)
 };
 
 } // namespace
@@ -185,19 +188,12 @@ void add_image_tool_flags(CLI::App* sub, ImageToolFlags& flags) {
                     "EDGESHIP_BASE_REGISTRY; default Docker Hub)");
 }
 
-ImageTools resolve_image_tools(const Context& ctx, const ImageToolFlags& flags) {
-    auto pick = [&ctx](const std::string& flag, const char* key, const std::string& fallback) {
-        if (!flag.empty()) {
-            return flag;
-        }
-        auto v = ctx.settings.get(key);
-        return v && !v->empty() ? *v : fallback;
-    };
-    ImageTools t;
-    t.tools.npm = pick(flags.npm, "npm", "npm");
-    t.tools.pip = pick(flags.pip, "pip", "pip3");
-    t.base_registry = pick(flags.base_registry, "base_registry", "");
-    return t;
+ImageTools resolve_image_tools(Context& ctx, const ImageToolFlags& flags) {
+    ctx.config.set_flag("npm", flags.npm);
+    ctx.config.set_flag("pip", flags.pip);
+    ctx.config.set_flag("base_registry", flags.base_registry);
+    auto t = imagebuild::tool_settings(ctx.config);
+    return {t.tools, t.base_registry};
 }
 
 Result<void> run_build(const BuildOptions& opts, Context& ctx) {
@@ -218,6 +214,12 @@ Result<void> run_build(const BuildOptions& opts, Context& ctx) {
     req.format = opts.format == "docker" ? oci::ManifestFormat::docker : oci::ManifestFormat::oci;
     req.template_dir = opts.template_dir;
     {
+        // The solution's .env is a layer of the configuration (npm, pip, base_registry, registry
+        // credentials may be set there).
+        auto loaded = use_solution_env(ctx, opts.solution);
+        if (!loaded) {
+            return unexpected(std::move(loaded).error().context("build"));
+        }
         auto tools = resolve_image_tools(ctx, opts.tools);
         req.tools = tools.tools;
         req.base_registry = tools.base_registry;

@@ -28,7 +28,7 @@ struct ImageTools {
     imagebuild::DepsTools tools;
     std::string base_registry;
 };
-ImageTools resolve_image_tools(const Context& ctx, const ImageToolFlags& flags);
+ImageTools resolve_image_tools(Context& ctx, const ImageToolFlags& flags);
 
 struct BuildOptions {
     std::vector<std::string> modules; ///< folders under modules/; empty = all

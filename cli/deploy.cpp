@@ -18,42 +18,6 @@ namespace edgeship::cli {
 
 namespace {
 
-// A value from the settings, with empty counting as unset (iotedgedev's .env rule, docs/design/iothub.md
-// §1.1).
-std::string setting(const Context& ctx, const char* key) {
-    auto v = ctx.settings.get(key);
-    if (!v) {
-        return "";
-    }
-    std::string s = *v;
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0) {
-        s.pop_back();
-    }
-    std::size_t i = 0;
-    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i])) != 0) {
-        ++i;
-    }
-    return s.substr(i);
-}
-
-Result<iothub::Tier> parse_tier(const std::string& text) {
-    std::string t = text;
-    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (t == "f1" || t == "free") {
-        return iothub::Tier::f1;
-    }
-    if (t == "s1" || t.empty()) {
-        return iothub::Tier::s1;
-    }
-    if (t == "s2") {
-        return iothub::Tier::s2;
-    }
-    if (t == "s3") {
-        return iothub::Tier::s3;
-    }
-    return unexpected(Error("EDGESHIP_IOTHUB_TIER: unknown tier '" + text + "'", ExitCode::usage).hint("use F1, S1, S2 or S3"));
-}
-
 std::string fit(std::string line, std::size_t width = 120) {
     if (line.size() > width) {
         line = line.substr(0, width - 1) + "…";
@@ -101,79 +65,6 @@ void add_wait_flags(CLI::App* sub, WaitFlags& w, bool with_wait_flag) {
         ->check(CLI::Range(1, 1000));
 }
 
-Result<iothub::ConnectionString> hub_credentials(const HubFlags& flags, const Context& ctx) {
-    std::string text;
-    std::string source;
-    if (!flags.connection_string_file.empty()) {
-        auto content = core::read_file(flags.connection_string_file);
-        if (!content) {
-            return unexpected(Error(content.error().what(), ExitCode::auth).context("--connection-string-file"));
-        }
-        text = *content;
-        source = flags.connection_string_file;
-    } else {
-        text = setting(ctx, "iothub_connection_string");
-        if (const auto* v = ctx.settings.find("iothub_connection_string")) {
-            source = v->source;
-        }
-    }
-    if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
-        return unexpected(
-            Error("no IoT Hub connection string", ExitCode::auth)
-                .hint("set IOTHUB_CONNECTION_STRING in the environment or the solution's .env, or pass "
-                      "--connection-string-file FILE (Azure portal: IoT Hub > Shared access policies)"));
-    }
-    auto cs = iothub::parse_connection_string(text);
-    if (!cs) {
-        return unexpected(std::move(cs).error().context(source));
-    }
-    return cs;
-}
-
-Result<std::chrono::milliseconds> parse_duration(std::string_view text, std::string_view flag) {
-    auto bad = [&] {
-        return unexpected(Error(std::string(flag) + " '" + std::string(text) + "': expected a duration like 30s, 5m or 1h",
-                                ExitCode::usage));
-    };
-    if (text.empty()) {
-        return bad();
-    }
-    long long total = 0;
-    std::size_t i = 0;
-    bool any = false;
-    while (i < text.size()) {
-        std::size_t start = i;
-        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) != 0) {
-            ++i;
-        }
-        if (i == start || i - start > 9) {
-            return bad();
-        }
-        long long n = std::stoll(std::string(text.substr(start, i - start)));
-        std::size_t ustart = i;
-        while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i])) != 0) {
-            ++i;
-        }
-        std::string_view unit = text.substr(ustart, i - ustart);
-        if (unit.empty() && !any && i == text.size()) {
-            unit = "s"; // plain seconds
-        }
-        if (unit == "ms") {
-            total += n;
-        } else if (unit == "s") {
-            total += n * 1000;
-        } else if (unit == "m") {
-            total += n * 60000;
-        } else if (unit == "h") {
-            total += n * 3600000;
-        } else {
-            return bad();
-        }
-        any = true;
-    }
-    return std::chrono::milliseconds(total);
-}
-
 Result<std::map<std::string, std::string>> parse_pairs(const std::vector<std::string>& items, std::string_view flag) {
     std::map<std::string, std::string> out;
     for (const auto& item : items) {
@@ -186,40 +77,15 @@ Result<std::map<std::string, std::string>> parse_pairs(const std::vector<std::st
     return out;
 }
 
-Result<iothub::HubClient> open_hub(const HubFlags& flags, Context& ctx) {
-    EDGESHIP_TRY_ASSIGN(auto credentials, hub_credentials(flags, ctx));
-    iothub::HubOptions ho;
-    ho.credentials = std::move(credentials);
-    ho.endpoint = !flags.hub_url.empty() ? flags.hub_url : setting(ctx, "iothub_endpoint");
-    ho.api_version = !flags.api_version.empty() ? flags.api_version : setting(ctx, "iothub_api_version");
-    if (ho.api_version.empty()) {
-        ho.api_version = iothub::k_default_api_version;
-    }
-    EDGESHIP_TRY_ASSIGN(auto tier, parse_tier(setting(ctx, "iothub_tier")));
-    int units = 1;
-    if (auto u = setting(ctx, "iothub_units"); !u.empty()) {
-        if (u.find_first_not_of("0123456789") != std::string::npos || u.size() > 4 || std::stoi(u) < 1) {
-            return fail("EDGESHIP_IOTHUB_UNITS: '" + u + "' is not a positive unit count", ExitCode::usage);
-        }
-        units = std::stoi(u);
-    }
-    ho.budgets = iothub::budgets_for(tier, units);
-
-    http::ClientOptions co;
-    co.tls.ca_file = !flags.ca_file.empty() ? flags.ca_file : setting(ctx, "iothub_ca_file");
-    co.user_agent = http::default_user_agent(build_info::k_version);
-    co.logger = ctx.console.logger();
-    // docs/design/iothub.md §11.1: retry network errors and the transient statuses (408, 429, 500, 503: the
-    // C# SDK's rule, iothub::k_transient_statuses) with backoff from ~10 s; Retry-After is honoured when the
-    // hub sends one.
-    std::string delay = setting(ctx, "iothub_retry_delay");
-    EDGESHIP_TRY_ASSIGN(co.retry.initial_delay, parse_duration(delay.empty() ? "10s" : delay, "EDGESHIP_IOTHUB_RETRY_DELAY"));
-    co.retry.max_attempts = 4;
-    co.retry.multiplier = 2.0;
-    co.retry.max_delay = std::chrono::seconds(60);
-    co.retry.max_total = std::chrono::seconds(150);
-    co.retry.retry_statuses = iothub::k_transient_statuses;
-    return iothub::HubClient::create(std::move(ho), std::move(co));
+Result<std::reference_wrapper<iothub::HubClient>> open_hub(const HubFlags& flags, Context& ctx, const char* ca_flag) {
+    // The command's flags join the run's configuration as its top layer, so `-v` names them as origins
+    // and iothub::connect reads one source.
+    ctx.config.set_flag("iothub_connection_string_file", flags.connection_string_file);
+    ctx.config.set_flag("iothub_endpoint", flags.hub_url);
+    ctx.config.set_flag("iothub_ca_file", flags.ca_file, ca_flag);
+    ctx.config.set_flag("iothub_api_version", flags.api_version);
+    EDGESHIP_TRY_ASSIGN(auto* hub, ctx.hub());
+    return std::ref(*hub);
 }
 
 Result<iothub::WaitResult> wait_with_progress(const std::function<Result<iothub::FleetSummary>()>& poll,
@@ -337,6 +203,8 @@ Result<void> run_deploy(const DeployOptions& opts, Context& ctx) {
         // DEFAULT_PLATFORM, the template's name) under the environment — one rule for gen, deploy and ship.
         EDGESHIP_TRY_ASSIGN(auto where, solution::default_manifest_path(".", ctx.env));
         path = where.lexically_normal().string();
+        // Deploying the solution's manifest: its .env is a layer of the configuration (the hub settings).
+        EDGESHIP_TRY(use_solution_env(ctx, "."));
     }
     EDGESHIP_TRY_ASSIGN(auto manifest, iothub::load_manifest(path));
     if (iothub::is_layered(manifest)) {
@@ -348,7 +216,7 @@ Result<void> run_deploy(const DeployOptions& opts, Context& ctx) {
     if (!opts.no_validate) {
         EDGESHIP_TRY(validate_for_deploy(manifest, path, opts.json, ctx));
     }
-    EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
+    EDGESHIP_TRY_ASSIGN(iothub::HubClient& hub, open_hub(opts.hub, ctx));
     auto request = hub.make_request("POST", {"devices", device, "applyConfigurationContent"}, manifest);
 
     if (opts.dry_run) {

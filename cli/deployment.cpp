@@ -178,7 +178,7 @@ Result<void> run_deployment_create(const DeploymentCreateOptions& opts, Context&
     if (!layered && !opts.no_validate) {
         EDGESHIP_TRY(validate_for_deploy(spec.manifest, opts.manifest, opts.json, ctx));
     }
-    EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
+    EDGESHIP_TRY_ASSIGN(iothub::HubClient& hub, open_hub(opts.hub, ctx));
 
     json old_config;
     if (!old_id.empty()) {
@@ -284,7 +284,7 @@ Result<void> run_deployment_create(const DeploymentCreateOptions& opts, Context&
 }
 
 Result<void> run_deployment_list(const DeploymentListOptions& opts, Context& ctx) {
-    EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
+    EDGESHIP_TRY_ASSIGN(iothub::HubClient& hub, open_hub(opts.hub, ctx));
     EDGESHIP_TRY_ASSIGN(auto all, hub.list_configurations());
     // docs/design/iothub.md §7.3: `top` is applied client-side to the edge deployments. The hub lists ADM
     // device configurations too, with "modulesContent": null; like az, only a non-null modulesContent is an
@@ -317,7 +317,7 @@ Result<void> run_deployment_list(const DeploymentListOptions& opts, Context& ctx
 
 Result<void> run_deployment_show(const DeploymentShowOptions& opts, Context& ctx) {
     EDGESHIP_TRY_ASSIGN(std::string id, iothub::check_deployment_id(opts.id));
-    EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
+    EDGESHIP_TRY_ASSIGN(iothub::HubClient& hub, open_hub(opts.hub, ctx));
     EDGESHIP_TRY_ASSIGN(auto c, hub.get_configuration(id));
     if (opts.json) {
         ctx.io.out << c.dump(2) << '\n';
@@ -373,7 +373,7 @@ Result<void> run_deployment_update(const DeploymentUpdateOptions& opts, Context&
     }
     EDGESHIP_TRY_ASSIGN(auto labels, parse_pairs(opts.labels, "--label"));
     EDGESHIP_TRY_ASSIGN(auto metrics, parse_pairs(opts.metrics, "--metric"));
-    EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
+    EDGESHIP_TRY_ASSIGN(iothub::HubClient& hub, open_hub(opts.hub, ctx));
     EDGESHIP_TRY_ASSIGN(auto c, hub.get_configuration(id));
     std::string if_match = opts.force ? "*" : (opts.etag.empty() ? str(c, "etag") : opts.etag);
     // docs/design/iothub.md §7.3: resend id, schemaVersion, labels, content, metrics, targetCondition,
@@ -435,7 +435,7 @@ Result<void> run_deployment_delete(const DeploymentDeleteOptions& opts, Context&
     if (!opts.etag.empty() && opts.force) {
         return fail("--etag and --force cannot be combined", ExitCode::usage);
     }
-    EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
+    EDGESHIP_TRY_ASSIGN(iothub::HubClient& hub, open_hub(opts.hub, ctx));
     std::string if_match = opts.force ? "*" : opts.etag;
     auto seen = iothub::SeenBefore::no;
     if (if_match.empty()) {
@@ -457,7 +457,7 @@ Result<void> run_deployment_delete(const DeploymentDeleteOptions& opts, Context&
 
 Result<void> run_deployment_status(const DeploymentStatusOptions& opts, Context& ctx) {
     EDGESHIP_TRY_ASSIGN(std::string id, iothub::check_deployment_id(opts.id));
-    EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
+    EDGESHIP_TRY_ASSIGN(iothub::HubClient& hub, open_hub(opts.hub, ctx));
     EDGESHIP_TRY_ASSIGN(auto config, hub.get_configuration(id));
     iothub::FleetSummary summary;
     iothub::WaitResult waited;

@@ -93,7 +93,7 @@ void register_device(CLI::App& parent, Context& ctx, DeviceRunners runners) {
 
 Result<void> run_device_create(const DeviceCreateOptions& opts, Context& ctx) {
     EDGESHIP_TRY_ASSIGN(std::string id, iothub::check_device_id(opts.id));
-    EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
+    EDGESHIP_TRY_ASSIGN(iothub::HubClient& hub, open_hub(opts.hub, ctx));
     auto created = hub.create_device(id, opts.edge);
     if (!created) {
         return unexpected(std::move(created).error().context("creating device " + id));
@@ -109,7 +109,7 @@ Result<void> run_device_create(const DeviceCreateOptions& opts, Context& ctx) {
 
 Result<void> run_device_show(const DeviceShowOptions& opts, Context& ctx) {
     EDGESHIP_TRY_ASSIGN(std::string id, iothub::check_device_id(opts.id));
-    EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
+    EDGESHIP_TRY_ASSIGN(iothub::HubClient& hub, open_hub(opts.hub, ctx));
     EDGESHIP_TRY_ASSIGN(auto d, hub.get_device(id));
     json shown = without_keys(d, opts.show_keys);
     if (opts.json) {
@@ -121,7 +121,7 @@ Result<void> run_device_show(const DeviceShowOptions& opts, Context& ctx) {
 }
 
 Result<void> run_device_list(const DeviceListOptions& opts, Context& ctx) {
-    EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
+    EDGESHIP_TRY_ASSIGN(iothub::HubClient& hub, open_hub(opts.hub, ctx));
     std::string sql = "SELECT * FROM devices";
     if (opts.edge_only) {
         sql += " WHERE capabilities.iotEdge = true";

@@ -464,7 +464,8 @@ std::string man_root_page(const CLI::App& root, const std::string& version) {
     m << ".SH COMMANDS\n" << man_command_list(root);
     m << man_exit_status();
     m << ".SH ENVIRONMENT\n"
-      << roff("Settings are layered: flags > environment > .env file > defaults; -v prints where each value came "
+      << roff("Settings are layered: flags > environment > the solution's .env (commands that work on a solution) > "
+              ".env file (--env-file or ./.env) > defaults; -v prints where each value the run used came "
               "from (secret values print as <redacted>). A .env file uses the docker-compose syntax (KEY=VALUE, "
               "optional export, # comments, single and double quotes).")
       << "\n";
@@ -693,8 +694,8 @@ std::string md_index(const CLI::App& root) {
     for (const auto& e : k_exit_codes) {
         out += "| " + std::to_string(to_int(e.code)) + " | " + md(e.meaning) + " |\n";
     }
-    out += "\n## Settings\n\nPrecedence: flags > environment > `.env` file > defaults (`-v` shows each value's "
-           "origin; secrets print as `<redacted>`).\n\n| setting | flag | environment | default |\n|---|---|---|---|\n";
+    out += "\n## Settings\n\nPrecedence: flags > environment > the solution's `.env` > `.env` file > defaults (`-v` "
+           "shows the origin of each value used; secrets print as `<redacted>`).\n\n| setting | flag | environment | default |\n|---|---|---|---|\n";
     for (const auto& s : settings_catalog()) {
         std::vector<std::string> envs;
         for (const auto& e : s.env_names) {

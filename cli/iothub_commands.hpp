@@ -8,11 +8,13 @@
 #include "cli/context.hpp"
 #include "core/result.hpp"
 #include "iothub/client.hpp"
+#include "iothub/connect.hpp"
 #include "iothub/deployments.hpp"
 
 #include <CLI/App.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -30,15 +32,15 @@ struct HubFlags {
 /// Adds --connection-string-file, --hub-url, --ca-file, --api-version to `sub`.
 void add_hub_flags(CLI::App* sub, HubFlags& flags);
 
-/// The connection string from --connection-string-file, else IOTHUB_CONNECTION_STRING (environment,
-/// then .env). Missing or malformed: exit 4, the error never contains the key.
-Result<iothub::ConnectionString> hub_credentials(const HubFlags& flags, const Context& ctx);
-
-/// A ready client: credentials, endpoint, TLS, retry policy and budgets from flags and settings.
-Result<iothub::HubClient> open_hub(const HubFlags& flags, Context& ctx);
+/// The run's hub client (Context::hub, iothub::connect): `flags` enter ctx.config as the top layer
+/// first (`ca_flag` names the CA flag in origins: ship's is --hub-ca-file). The connection string comes
+/// from --connection-string-file, else IOTHUB_CONNECTION_STRING (environment, solution .env, .env);
+/// missing or malformed: exit 4, the error never contains the key.
+Result<std::reference_wrapper<iothub::HubClient>> open_hub(const HubFlags& flags, Context& ctx,
+                                                           const char* ca_flag = "--ca-file");
 
 /// "30s", "5m", "1h", "250ms", "1m30s" or plain seconds ("90"). Errors are usage errors naming `flag`.
-Result<std::chrono::milliseconds> parse_duration(std::string_view text, std::string_view flag);
+using iothub::parse_duration;
 
 /// "k=v" pairs from repeated flags; errors name `flag`.
 Result<std::map<std::string, std::string>> parse_pairs(const std::vector<std::string>& items, std::string_view flag);

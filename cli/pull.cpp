@@ -42,7 +42,8 @@ Result<void> run_pull(const PullOptions& opts, Context& ctx) {
     if (!opts.tag.empty() && !oci::is_valid_ref_name(opts.tag)) {
         return unexpected(Error("--tag \"" + opts.tag + "\": not a valid layout tag", ExitCode::usage));
     }
-    EDGESHIP_TRY_ASSIGN(auto options, registry_options(ctx, opts.registry, ref.registry));
+    EDGESHIP_TRY_ASSIGN(auto* clients, ctx.registries(opts.registry, ref.registry));
+    EDGESHIP_TRY_ASSIGN(auto options, clients->options(ref.registry));
     EDGESHIP_TRY_ASSIGN(auto reg, registry::Registry::connect(std::move(options)));
 
     std::error_code ec;

@@ -102,7 +102,7 @@ Result<void> run_push(const PushOptions& opts, Context& ctx) {
 
     // One keychain for the run: the --username credential belongs to the destination registry alone; a
     // source or mounted layer in another registry is read with that registry's own credential.
-    EDGESHIP_TRY_ASSIGN(auto clients, registry_clients(ctx, opts.registry, dest.registry));
+    EDGESHIP_TRY_ASSIGN(auto* clients, ctx.registries(opts.registry, dest.registry));
 
     // Read (and verify) everything local before touching the registry.
     Staging staging;

@@ -6,8 +6,8 @@
 
 namespace edgeship::cli {
 
-/// Every setting edgeship knows, with its flag, environment names and default. Commands add theirs
-/// here so `-v` can list where each value came from.
+/// Every setting edgeship knows, with its flag, environment names and default: the keys each library
+/// module declares (iothub::settings_keys(), imagebuild::settings_keys()) and the CLI's own (color).
 const std::vector<core::SettingDef>& settings_catalog();
 
 } // namespace edgeship::cli

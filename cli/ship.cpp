@@ -242,13 +242,9 @@ Result<void> run_ship(const ShipOptions& opts, Context& ctx) {
     o.convert_fingerprint = pipeline::convert_fingerprint(ao.convert);
     ao.template_dir = opts.template_dir;
     ao.log = ctx.console.logger();
-    auto hub = std::make_shared<std::optional<iothub::HubClient>>();
-    ao.hub.open = [hub, &opts, &ctx]() -> Result<iothub::HubClient*> {
-        if (!*hub) {
-            EDGESHIP_TRY_ASSIGN(auto client, open_hub(opts.hub, ctx));
-            hub->emplace(std::move(client));
-        }
-        return &**hub;
+    ao.hub.open = [&opts, &ctx]() -> Result<iothub::HubClient*> {
+        EDGESHIP_TRY_ASSIGN(iothub::HubClient& hub, open_hub(opts.hub, ctx, "--hub-ca-file"));
+        return &hub;
     };
     ao.hub.page_size = opts.wait.page_size;
     ao.hub.wait_for = [&opts, &ctx](const std::function<Result<iothub::FleetSummary>()>& poll) {
@@ -262,6 +258,10 @@ Result<void> run_ship(const ShipOptions& opts, Context& ctx) {
     io.base = opts.base;
     io.template_dir = opts.template_dir; // runtimes (runtime.json) for the build step, as for scaffolding
     {
+        // An existing solution's .env joins the configuration now (npm, pip, base_registry may be set
+        // there); one the solution step makes joins at the first registry connection. A .env that does not
+        // parse is left to the step that reads it, which reports it as that step's error.
+        (void)use_solution_env(ctx, o.solution);
         auto tools = resolve_image_tools(ctx, opts.tools);
         io.tools = tools.tools;
         io.base_registry = tools.base_registry;
@@ -274,13 +274,9 @@ Result<void> run_ship(const ShipOptions& opts, Context& ctx) {
         // Flag conflicts and --password-stdin are settled before any step runs (the password is read once).
         EDGESHIP_TRY(registry_clients(ctx, opts.registry_flags, opts.registry));
     }
-    auto clients = std::make_shared<std::shared_ptr<registry::Clients>>();
-    auto clients_for_run = [clients, &ctx, &opts, solution = o.solution]() -> Result<registry::Clients*> {
-        if (!*clients) {
-            EDGESHIP_TRY_ASSIGN(auto env, solution::load_env(solution, ctx.env));
-            EDGESHIP_TRY_ASSIGN(*clients, registry_clients(ctx, opts.registry_flags, opts.registry, &env.dotenv));
-        }
-        return clients->get();
+    auto clients_for_run = [&ctx, &opts, solution = o.solution]() -> Result<registry::Clients*> {
+        EDGESHIP_TRY(use_solution_env(ctx, solution));
+        return ctx.registries(opts.registry_flags, opts.registry);
     };
     io.registry_for = [clients_for_run](const std::string& host) -> Result<registry::Registry*> {
         EDGESHIP_TRY_ASSIGN(auto* c, clients_for_run());

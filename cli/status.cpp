@@ -48,7 +48,7 @@ Result<void> run_status(const StatusOptions& opts, Context& ctx) {
         int page = opts.wait.page_size;
         poll = [id, page](iothub::HubClient& hub) { return iothub::poll_deployment(hub, id, page); };
     }
-    EDGESHIP_TRY_ASSIGN(auto hub, open_hub(opts.hub, ctx));
+    EDGESHIP_TRY_ASSIGN(iothub::HubClient& hub, open_hub(opts.hub, ctx));
     iothub::WaitResult waited;
     if (opts.wait.wait) {
         EDGESHIP_TRY_ASSIGN(waited, wait_with_progress([&] { return poll(hub); }, opts.wait, opts.json, what, ctx));
