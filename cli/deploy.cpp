@@ -4,6 +4,7 @@
 #include "cli/iothub_commands.hpp"
 
 #include "core/fs.hpp"
+#include "core/status_line.hpp"
 #include "edgeship/version_info.hpp"
 #include "http/redact.hpp"
 #include "iothub/deployments.hpp"
@@ -17,13 +18,6 @@
 namespace edgeship::cli {
 
 namespace {
-
-std::string fit(std::string line, std::size_t width = 120) {
-    if (line.size() > width) {
-        line = line.substr(0, width - 1) + "…";
-    }
-    return line;
-}
 
 std::string duration_text(std::chrono::milliseconds d) {
     auto s = d.count() / 1000;
@@ -98,25 +92,20 @@ Result<iothub::WaitResult> wait_with_progress(const std::function<Result<iothub:
         return fail("--interval must be positive", ExitCode::usage);
     }
     bool progress = progress_enabled(ctx.env, ctx.io.stderr_tty, ctx.console.verbosity(), json);
-    std::size_t drawn = 0;
+    core::StatusLine status(ctx.io.err, progress, ctx.io.stderr_columns);
     if (!progress) {
         ctx.console.info("waiting for " + what + " (timeout " + flags.timeout + ")");
     }
     wo.progress = [&](const iothub::FleetSummary& s, std::chrono::milliseconds elapsed) {
         std::string line = what + ": " + iothub::summary_line(s) + " [" + duration_text(elapsed) + "]";
         if (progress) {
-            line = fit(line);
-            std::string pad(drawn > line.size() ? drawn - line.size() : 0, ' ');
-            ctx.io.err << '\r' << line << pad << std::flush;
-            drawn = line.size();
+            status.update(line);
         } else {
             ctx.console.debug(line);
         }
     };
     auto result = iothub::wait_for_rollout(poll, wo);
-    if (progress && drawn > 0) {
-        ctx.io.err << '\r' << std::string(drawn, ' ') << '\r' << std::flush;
-    }
+    status.clear();
     return result;
 }
 

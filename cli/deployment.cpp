@@ -4,6 +4,7 @@
 
 #include "cli/iothub_commands.hpp"
 
+#include "core/status_line.hpp"
 #include "iothub/deployments.hpp"
 #include "iothub/ids.hpp"
 
@@ -216,24 +217,17 @@ Result<void> run_deployment_create(const DeploymentCreateOptions& opts, Context&
         EDGESHIP_TRY_ASSIGN(wo.interval, parse_duration(opts.wait.interval, "--interval"));
         // The wait happens inside replace_deployment; progress is drawn as for --wait.
         bool progress = progress_enabled(ctx.env, ctx.io.stderr_tty, ctx.console.verbosity(), opts.json);
-        std::size_t drawn = 0;
+        core::StatusLine status(ctx.io.err, progress, ctx.io.stderr_columns);
         wo.progress = [&](const iothub::FleetSummary& s, std::chrono::milliseconds) {
             std::string line = "deployment " + spec.id + ": " + iothub::summary_line(s);
             if (progress) {
-                if (line.size() > 120) {
-                    line = line.substr(0, 119) + "…";
-                }
-                ctx.io.err << '\r' << line << std::string(drawn > line.size() ? drawn - line.size() : 0, ' ')
-                           << std::flush;
-                drawn = line.size();
+                status.update(line);
             } else {
                 ctx.console.debug(line);
             }
         };
         auto replaced = iothub::replace_deployment(hub, spec, old_config, wo, opts.wait.page_size, log);
-        if (progress && drawn > 0) {
-            ctx.io.err << '\r' << std::string(drawn, ' ') << '\r' << std::flush;
-        }
+        status.clear();
         if (!replaced) {
             return unexpected(std::move(replaced).error());
         }

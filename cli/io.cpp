@@ -1,6 +1,7 @@
 #include "cli/io.hpp"
 
 #include <iostream>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace edgeship::cli {
@@ -10,6 +11,9 @@ Io real_io() {
     io.stdin_tty = ::isatty(STDIN_FILENO) == 1;
     io.stdout_tty = ::isatty(STDOUT_FILENO) == 1;
     io.stderr_tty = ::isatty(STDERR_FILENO) == 1;
+    if (struct winsize ws {}; io.stderr_tty && ::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0) {
+        io.stderr_columns = ws.ws_col;
+    }
     return io;
 }
 

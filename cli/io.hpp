@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 
+#include <cstddef>
 #include <iosfwd>
 #include <sstream>
 #include <string>
@@ -20,6 +21,8 @@ struct Io {
     bool stdin_tty = false;
     bool stdout_tty = false;
     bool stderr_tty = false;
+    /// Columns of the terminal on stderr (status lines are elided to it); 0 when unknown.
+    std::size_t stderr_columns = 0;
 };
 
 /// Io over std::cout/cerr/cin with isatty() answers.

@@ -23,8 +23,9 @@ std::string short_digest(const oci::Digest& d) { return d.short_str() + "…"; }
 } // namespace
 
 TransferProgress::TransferProgress(Context& ctx, TransferDirection direction, bool json)
-    : m_ctx(ctx), m_direction(direction) {
-    m_bar = progress_enabled(ctx.env, ctx.io.stderr_tty, ctx.console.verbosity(), json);
+    : m_ctx(ctx), m_direction(direction),
+      m_bar(progress_enabled(ctx.env, ctx.io.stderr_tty, ctx.console.verbosity(), json)),
+      m_status(ctx.io.err, m_bar, ctx.io.stderr_columns) {
     m_lines = !json && ctx.console.verbosity() != Verbosity::quiet;
 }
 
@@ -37,12 +38,7 @@ void TransferProgress::finish() {
     clear_bar();
 }
 
-void TransferProgress::clear_bar() {
-    if (m_drawn) {
-        m_ctx.io.err << '\r' << std::string(120, ' ') << '\r' << std::flush;
-        m_drawn = false;
-    }
-}
+void TransferProgress::clear_bar() { m_status.clear(); }
 
 void TransferProgress::line(const std::string& text) {
     if (!m_lines) {
@@ -97,7 +93,7 @@ void TransferProgress::draw() {
         return;
     }
     auto now = std::chrono::steady_clock::now();
-    if (m_drawn && now - m_last_draw < std::chrono::milliseconds(100)) {
+    if (m_status.drawn() && now - m_last_draw < std::chrono::milliseconds(100)) {
         return;
     }
     m_last_draw = now;
@@ -115,11 +111,7 @@ void TransferProgress::draw() {
                        std::string(static_cast<std::size_t>(width - filled), ' ') + "] " + human_bytes(done) + " / " +
                        human_bytes(total) + ", " + std::to_string(m_finished) + " blobs done, " +
                        std::to_string(m_active.size()) + " in flight";
-    if (text.size() > 119) {
-        text.resize(119);
-    }
-    m_ctx.io.err << '\r' << text << std::string(119 - text.size(), ' ') << std::flush;
-    m_drawn = true;
+    m_status.update(text);
 }
 
 std::string transfer_report_json(const registry::TransferReport& report, TransferDirection direction) {

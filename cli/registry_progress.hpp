@@ -5,6 +5,7 @@
 // -q or --json; and the --json report (STYLE.md §7; docs/design/registry.md §12.1: CI-friendly lines).
 
 #include "cli/context.hpp"
+#include "core/status_line.hpp"
 #include "registry/client.hpp"
 
 #include <chrono>
@@ -37,12 +38,12 @@ private:
     Context& m_ctx;
     TransferDirection m_direction;
     bool m_bar = false;   ///< TTY progress bar
+    core::StatusLine m_status; ///< where the bar is drawn (stderr)
     bool m_lines = false; ///< one line per blob
     std::mutex m_mutex;
     std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> m_active; ///< digest -> (done, size)
     std::uint64_t m_done_bytes = 0;   ///< of finished blobs
     std::size_t m_finished = 0;
-    bool m_drawn = false;
     std::chrono::steady_clock::time_point m_last_draw{};
 };
 
