@@ -1,15 +1,9 @@
 #include "cli/convert_commands.hpp"
 
+#include "convert/convert_file.hpp"
 #include "edgeship/version_info.hpp"
-#include "core/fs.hpp"
-#include "model/convert.hpp"
-#include "model/framework_convert.hpp"
-#include "optimize/optimize.hpp"
 
 #include <CLI/CLI.hpp>
-
-#include <algorithm>
-#include <fstream>
 
 namespace edgeship::cli {
 
@@ -32,63 +26,6 @@ Outputs: regressors 'prediction' [batch, targets]; classifiers 'label' [batch] a
 Exit codes: 0 written, 1 unreadable or unsupported model, 2 usage, 3 structural validation failed.
 Nothing is left at -o when conversion fails. ONNX input may keep its weights in external data (read
 next to the model); the output inlines them unless --external-data is given. See docs/convert.md.)";
-
-// scikit-learn and PyTorch files are read by the user's Python (docs/frameworks.md); everything else
-// by edgeship's own readers. The two detectors never claim the same bytes.
-enum class InputKind { tree_or_onnx, framework };
-
-Result<InputKind> input_kind(const ConvertOptions& opts) {
-    if (opts.from == "sklearn" || opts.from == "torch") {
-        return InputKind::framework;
-    }
-    if (!opts.from.empty()) {
-        return InputKind::tree_or_onnx;
-    }
-    std::ifstream in(opts.model, std::ios::binary);
-    std::string head(64, '\0');
-    in.read(head.data(), static_cast<std::streamsize>(head.size()));
-    head.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
-    if (!model::detect_format(head).empty()) {
-        return InputKind::tree_or_onnx;
-    }
-    if (!model::detect_framework_format(head, opts.model).empty()) {
-        return InputKind::framework;
-    }
-    if (head.empty()) {
-        return InputKind::tree_or_onnx; // missing, unreadable or empty: the reader says which
-    }
-    return unexpected(Error(opts.model + ": unknown model format: not XGBoost JSON/UBJ, LightGBM text or ONNX, "
-                                         "and not a scikit-learn pickle/joblib file or a PyTorch file")
-                          .hint("name it with --from xgboost|lightgbm|onnx, or --from sklearn|torch for framework files"));
-}
-
-Result<model::Conversion> convert_framework_file(const ConvertOptions& opts, Context& ctx) {
-    if (opts.margin || opts.best_iteration) {
-        return unexpected(Error("--margin and --best-iteration apply to XGBoost/LightGBM models only", ExitCode::usage));
-    }
-    EDGESHIP_TRY_ASSIGN(auto fo, framework_convert_options(opts.framework, opts.model, opts.from, opts.opset, opts.name,
-                                                           build_info::k_version, ctx));
-    return model::convert_framework(fo, ctx.console.logger());
-}
-
-Result<model::Conversion> convert_tree_or_onnx(const ConvertOptions& opts, Context& ctx) {
-    if (!opts.framework.input_shape.empty()) {
-        return unexpected(Error("--input-shape applies to PyTorch models only", ExitCode::usage));
-    }
-    model::ConvertOptions mo;
-    mo.input = opts.model;
-    if (!opts.from.empty()) {
-        mo.from = *model::parse_source_format(opts.from); // CLI11 already checked membership
-    }
-    if (opts.opset != 0) {
-        mo.opset = opts.opset;
-    }
-    mo.name = opts.name;
-    mo.output = opts.margin ? model::OutputKind::margin : model::OutputKind::prediction;
-    mo.iterations = opts.best_iteration ? model::IterationLimit::best_iteration : model::IterationLimit::all;
-    mo.edgeship_version = build_info::k_version;
-    return model::convert_model(mo, ctx.console.logger());
-}
 
 } // namespace
 
@@ -121,53 +58,33 @@ Result<void> run_convert(const ConvertOptions& opts, Context& ctx) {
         return unexpected(Error("--json cannot be combined with -o - (both would go to stdout)", ExitCode::usage)
                               .hint("write the model to a file with -o FILE.onnx"));
     }
-    if (opts.output == "-" && opts.passes.external_data) {
-        return unexpected(Error("--external-data cannot be combined with -o - (the weights go to a file beside the "
-                                "model)",
-                                ExitCode::usage)
-                              .hint("write the model to a file with -o FILE.onnx"));
+    convert::ConvertRequest req;
+    req.input = opts.model;
+    req.output = opts.output;
+    req.from = opts.from;
+    if (opts.opset != 0) {
+        req.opset = opts.opset;
     }
-    // Flag combinations fail before any work starts.
-    std::optional<optimize::OptimizeOptions> passes;
+    req.name = opts.name;
+    req.output_kind = opts.margin ? model::OutputKind::margin : model::OutputKind::prediction;
+    req.iterations = opts.best_iteration ? model::IterationLimit::best_iteration : model::IterationLimit::all;
     if (opts.passes.any() || opts.passes.external_data) {
-        EDGESHIP_TRY_ASSIGN(auto po, optimization_options(opts.passes));
-        EDGESHIP_TRY(optimize::validate_options(po));
-        passes = std::move(po);
+        EDGESHIP_TRY_ASSIGN(req.passes, optimization_options(opts.passes));
     }
-    if (!opts.framework.input_shape.empty()) {
-        EDGESHIP_TRY(parse_input_shape(opts.framework.input_shape)); // syntax first, before any file is read
-    }
-    EDGESHIP_TRY_ASSIGN(InputKind kind, input_kind(opts));
-    EDGESHIP_TRY_ASSIGN(auto conversion, kind == InputKind::framework ? convert_framework_file(opts, ctx)
-                                                                       : convert_tree_or_onnx(opts, ctx));
-    std::optional<optimize::OptimizeReport> optimized;
-    if (passes) {
-        auto applied = optimize::apply(conversion.model.proto(), *passes, ctx.console.logger());
-        if (!applied) {
-            return unexpected(std::move(applied).error().context("optimizing the converted " + opts.model));
-        }
-        optimized = std::move(*applied);
-    }
-    model::WriteOptions wo;
-    if (opts.passes.external_data) {
-        // Same layout and stamps as `optimize --external-data` (docs/optimize.md).
-        wo.external_data = model::ExternalData::yes;
-        optimize::stamp_external_data(conversion.model.proto(), *optimized, opts.output);
-    }
+    req.external_data = opts.passes.external_data ? model::ExternalData::yes : model::ExternalData::no;
+    const bool framework_from = opts.from == "sklearn" || opts.from == "torch";
+    EDGESHIP_TRY_ASSIGN(req.framework, framework_convert_options(opts.framework, opts.model,
+                                                                 framework_from ? opts.from : "", opts.opset, opts.name,
+                                                                 build_info::k_version, ctx));
+    req.edgeship_version = build_info::k_version;
+    req.log = ctx.console.logger();
+    EDGESHIP_TRY_ASSIGN(auto done, convert::convert_file(req));
+
     if (opts.output == "-") {
-        EDGESHIP_TRY_ASSIGN(std::string bytes, model::serialize_conversion(conversion, wo));
-        ctx.io.out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    } else {
-        auto written = model::write_conversion(conversion, opts.output, wo);
-        if (!written) {
-            return unexpected(std::move(written).error().context("writing " + opts.output));
-        }
-        if (optimized && conversion.report.external_data) {
-            optimized->external_data = conversion.report.external_data;
-            optimized->size_after = conversion.report.output_bytes + conversion.report.external_data->bytes;
-        }
+        ctx.io.out.write(done.bytes.data(), static_cast<std::streamsize>(done.bytes.size()));
     }
-    const auto& r = conversion.report;
+    const auto& r = done.conversion;
+    const auto& optimized = done.optimized;
     if (opts.json) {
         auto j = model::report_to_json(r);
         if (optimized) {

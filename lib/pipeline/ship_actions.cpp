@@ -1,9 +1,9 @@
 #include "pipeline/ship_actions.hpp"
 
+#include "convert/convert_file.hpp"
 #include "core/fs.hpp"
 #include "manifest/expand.hpp"
 #include "manifest/validate.hpp"
-#include "model/convert.hpp"
 #include "model/inspect.hpp"
 #include "oci/layout.hpp"
 #include "solution/generate.hpp"
@@ -11,81 +11,20 @@
 #include "solution/scaffold.hpp"
 #include "templates/source.hpp"
 
-#include <fstream>
-
 namespace edgeship::pipeline {
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string file_head(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::string head(64, '\0');
-    in.read(head.data(), static_cast<std::streamsize>(head.size()));
-    head.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
-    return head;
-}
-
-bool is_framework(const ConvertSettings& s, const fs::path& input) {
-    if (s.from == "sklearn" || s.from == "torch") {
-        return true;
-    }
-    if (!s.from.empty()) {
-        return false;
-    }
-    std::string head = file_head(input);
-    return model::detect_format(head).empty() && !model::detect_framework_format(head, input).empty();
-}
-
-// The same routing as `edgeship convert` (cli/convert.cpp): framework files through the Python bridge,
-// everything else through edgeship's readers; then the optimization passes; then one atomic write.
-Result<ConvertOutcome> convert_file(const ConvertSettings& s, const core::Logger& log, const fs::path& input,
+// The same call `edgeship convert` makes (convert/convert_file.hpp): routing, passes and one atomic write.
+Result<ConvertOutcome> convert_file(ConvertSettings request, const core::Logger& log, const fs::path& input,
                                     const fs::path& output) {
-    Result<model::Conversion> converted = unexpected(Error("not converted"));
-    std::string format;
-    if (is_framework(s, input)) {
-        auto fo = s.framework;
-        fo.input = input;
-        if (!s.from.empty()) {
-            fo.kind = *model::parse_framework_kind(s.from);
-        }
-        fo.opset = s.opset;
-        fo.name = s.name;
-        fo.edgeship_version = s.edgeship_version;
-        converted = model::convert_framework(fo, log);
-    } else {
-        if (!s.framework.input_shape.empty()) {
-            return fail("--input-shape applies to PyTorch models only", ExitCode::usage);
-        }
-        model::ConvertOptions mo;
-        mo.input = input;
-        if (!s.from.empty()) {
-            auto f = model::parse_source_format(s.from);
-            if (!f) {
-                return fail("--from " + s.from + ": unknown format", ExitCode::usage);
-            }
-            mo.from = *f;
-        }
-        mo.opset = s.opset;
-        mo.name = s.name;
-        mo.edgeship_version = s.edgeship_version;
-        converted = model::convert_model(mo, log);
-    }
-    if (!converted) {
-        return unexpected(std::move(converted).error());
-    }
-    auto& conversion = *converted;
-    if (s.passes) {
-        auto applied = optimize::apply(conversion.model.proto(), *s.passes, log);
-        if (!applied) {
-            return unexpected(std::move(applied).error().context("optimizing the converted " + input.string()));
-        }
-    }
-    if (auto w = model::write_conversion(conversion, output); !w) {
-        return unexpected(std::move(w).error().context("writing " + output.string()));
-    }
-    return ConvertOutcome{conversion.report.sha256, conversion.report.output_bytes, conversion.report.source_format};
+    request.input = input;
+    request.output = output;
+    request.log = log;
+    EDGESHIP_TRY_ASSIGN(auto done, convert::convert_file(request));
+    return ConvertOutcome{done.conversion.sha256, done.conversion.output_bytes, done.conversion.source_format};
 }
 
 Result<void> check_file(const fs::path& onnx) {
@@ -339,7 +278,7 @@ ShipActions make_default_actions(const DefaultActionOptions& o) {
         if (s.passes || s.opset || (!s.from.empty() && s.from != "onnx")) {
             return false; // re-emitted (opset, fp16, int8) or named as another format
         }
-        return model::detect_format(file_head(path)) == "onnx";
+        return convert::detect_file_format(path) == "onnx";
     };
     a.check = check_file;
     a.scaffold = [dir = o.template_dir](const ScaffoldRequest& req) { return scaffold(dir, req); };

@@ -1,7 +1,7 @@
 #pragma once
 
 // The library-backed ShipActions: each is the library call its own command makes —
-//   convert   model::convert_model / model::convert_framework (+ optimize::apply), model::write_conversion
+//   convert   convert::convert_file (the facade `edgeship convert` calls)
 //   check     model::inspect_model (checker + shape inference)
 //   scaffold  solution::plan_init / plan_module_add + apply_plan
 //   gen       solution::generate_manifest + write_manifest
@@ -11,11 +11,10 @@
 //   images    an OCI image layout (oci::OciLayout) here; a registry through actions the caller adds
 // What needs the terminal or credentials (the pickle prompt, the hub client, wait progress) is passed in.
 
+#include "convert/convert_file.hpp"
 #include "core/log.hpp"
 #include "iothub/client.hpp"
 #include "iothub/deployments.hpp"
-#include "model/framework_convert.hpp"
-#include "optimize/optimize.hpp"
 #include "pipeline/ship.hpp"
 
 #include <functional>
@@ -24,15 +23,9 @@
 
 namespace edgeship::pipeline {
 
-struct ConvertSettings {
-    std::string from;                      ///< "", xgboost, lightgbm, onnx, sklearn, torch
-    std::optional<std::int64_t> opset;
-    std::string name;
-    /// Framework files: everything but `input` (set per call). Built by the CLI from convert's flags.
-    model::FrameworkConvertOptions framework;
-    std::optional<optimize::OptimizeOptions> passes; ///< --fp16 / --quantize
-    std::string edgeship_version;
-};
+/// convert's flags as ship takes them: the request `edgeship convert` builds, whose input, output and
+/// log are set per call (ship has no --margin, --best-iteration or --external-data).
+using ConvertSettings = convert::ConvertRequest;
 
 /// The text of `settings` that the convert stamp records (a changed flag reconverts).
 std::string convert_fingerprint(const ConvertSettings& settings);
