@@ -79,7 +79,13 @@ void TransferProgress::on_event(const registry::BlobEvent& e) {
         }
         break;
     case K::retried:
-        line("retry " + what + ": " + e.detail);
+        if (m_lines) {
+            line("retry " + what + ": " + e.detail);
+        } else {
+            // --json keeps stderr to errors, but a retry is what -v is asked for (a flaky link, a lost session).
+            clear_bar();
+            m_ctx.console.debug("retry " + what + ": " + e.detail);
+        }
         break;
     case K::failed:
         m_active.erase(key);
