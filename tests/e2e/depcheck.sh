@@ -16,6 +16,7 @@ declare -A allowed=(
   [oci]="core"
   [registry]="core http oci"
   [iothub]="core http"
+  [engine]="core http"
   [templates]="core"
   [manifest]="core templates"
   [solution]="core templates manifest model"
