@@ -8,6 +8,7 @@
 #include "cli/optimize_commands.hpp"
 #include "cli/registry_commands.hpp"
 #include "cli/settings_catalog.hpp"
+#include "cli/run_commands.hpp"
 #include "cli/ship_commands.hpp"
 #include "cli/solution_commands.hpp"
 #include "cli/transfer_commands.hpp"
@@ -58,6 +59,7 @@ const std::vector<std::pair<const char*, Registrar>>& command_table() {
         {"build", [](CLI::App& a, Context& c) { register_build(a, c, run_build); }},
         {"push", [](CLI::App& a, Context& c) { register_push(a, c, run_push); }},
         {"pull", [](CLI::App& a, Context& c) { register_pull(a, c, run_pull); }},
+        {"run", [](CLI::App& a, Context& c) { register_run(a, c, run_run); }},
         {"export", [](CLI::App& a, Context& c) { register_export(a, c, run_export); }},
         {"login", [](CLI::App& a, Context& c) { register_login(a, c, run_login); }},
         {"logout", [](CLI::App& a, Context& c) { register_logout(a, c, run_logout); }},

@@ -267,6 +267,9 @@ struct Client::Impl {
         if (!options.tls.ca_file.empty()) {
             curl_easy_setopt(easy, CURLOPT_CAINFO, options.tls.ca_file.c_str());
         }
+        if (!options.unix_socket.empty()) {
+            curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, options.unix_socket.c_str());
+        }
         curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
         if (streamed(req)) {
             // A large blob may take longer than any fixed limit: fail when the transfer stalls instead.

@@ -85,6 +85,9 @@ struct ClientOptions {
     TlsOptions tls;
     AllowHttp allow_http = AllowHttp::no; ///< plain http:// refused unless a caller opts in
     std::string user_agent;               ///< see default_user_agent()
+    /// Connect to this unix socket instead of the URL's host (libcurl's CURLOPT_UNIX_SOCKET_PATH): the
+    /// Docker Engine API (lib/engine). The URL still names the path, e.g. http://localhost/v1.41/_ping.
+    std::string unix_socket;
     std::chrono::milliseconds connect_timeout{10000};
     std::chrono::milliseconds request_timeout{60000};
     RetryPolicy retry;

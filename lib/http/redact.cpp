@@ -26,7 +26,9 @@ bool is_param_char(char c) {
 
 bool is_secret_header(std::string_view name) {
     std::string n = lower(name);
+    // X-Registry-Auth: the Docker Engine API's base64url JSON of registry credentials (lib/engine).
     return n == "authorization" || n == "proxy-authorization" || n == "cookie" || n == "set-cookie" ||
+           n == "x-registry-auth" ||
            n.find("token") != std::string::npos || n.find("secret") != std::string::npos ||
            n.find("password") != std::string::npos || n.ends_with("-key") || n == "key";
 }

@@ -11,7 +11,7 @@ namespace edgeship::http {
 inline constexpr std::string_view k_redacted = "<redacted>";
 
 /// True for headers whose whole value is a credential (Authorization, Proxy-Authorization, Cookie,
-/// Set-Cookie, and names containing "token", "secret", "password" or "key").
+/// Set-Cookie, X-Registry-Auth, and names containing "token", "secret", "password" or "key").
 bool is_secret_header(std::string_view name);
 
 /// The value to show for a header. Authorization keeps its scheme and, for SAS tokens, the

@@ -11,6 +11,8 @@
 #   e2e.container.node_module      the real proof for node-onnxruntime: ship (default base from the local
 #                                  registry) → pull + load the export → create from the generated manifest
 #                                  → /score parity with XGBoost, scikit-learn and PyTorch
+#   e2e.container.run              edgeship run: two modules on the private engine, createOptions applied,
+#                                  --stop, one-line failures leaving nothing running, SIGINT
 #   e2e.container.python_module    python-onnxruntime: the dependencies layer with the real pip and a
 #                                  wheelhouse the test builds (no PyPI here), amd64 + arm64v8, a no-wheel
 #                                  failure; the amd64 image run up to `import onnxruntime`
@@ -33,4 +35,12 @@ set_tests_properties(e2e.container.node_module PROPERTIES
 add_test(NAME e2e.container.python_module COMMAND /usr/bin/python3 "${_container_dir}/python_module_e2e.py")
 set_tests_properties(e2e.container.python_module PROPERTIES
   ENVIRONMENT "${_container_env};EDGESHIP_PIP=/usr/bin/pip3;CONTAINER_TEST_DIR=${CMAKE_CURRENT_BINARY_DIR}/container/python_module"
+  TIMEOUT 900 SKIP_RETURN_CODE 125 PROCESSORS 1 LABELS "e2e;container")
+
+# `edgeship run` (issue 18; docs/run.md): a two-module manifest (node and python bases) on the private
+# engine with --network host (it has no bridge): createOptions applied, --logs, --stop, one-line failures
+# that leave nothing running, SIGINT in the foreground.
+add_test(NAME e2e.container.run COMMAND /usr/bin/python3 "${_container_dir}/run_e2e.py")
+set_tests_properties(e2e.container.run PROPERTIES
+  ENVIRONMENT "${_container_env};CONTAINER_TEST_DIR=${CMAKE_CURRENT_BINARY_DIR}/container/run"
   TIMEOUT 900 SKIP_RETURN_CODE 125 PROCESSORS 1 LABELS "e2e;container")
