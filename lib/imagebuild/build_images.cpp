@@ -141,7 +141,7 @@ Result<void> check_cancel(const BuildCollaborators& c) {
     return {};
 }
 
-// The model layer of a registry build, uploaded on a second thread while it is compressed (reference/
+// The model layer of a registry build, uploaded on a second thread while it is compressed (docs/design/
 // registry.md §9.8); the destructor stops and joins the uploader on every path out of the build.
 class ModelStream {
 public:

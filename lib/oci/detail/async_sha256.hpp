@@ -17,7 +17,7 @@ namespace edgeship::oci::detail {
 /// Why: a layer costs three full passes — sha256 of the tar (DiffID), the compressor, sha256 of the
 /// compressed bytes (digest) — and on one thread they add up (on the bench machine the two hashes were
 /// 57 % of `build`'s time, ISA-L 23 %). With the hashes on their own threads the passes overlap on
-/// multi-core machines, and an upload running beside the build gets its data sooner (reference/
+/// multi-core machines, and an upload running beside the build gets its data sooner (docs/design/
 /// registry.md §9.8). Bytes are copied into chunks of k_chunk and handed over through a queue of at
 /// most k_max_queued chunks, so memory stays bounded whatever the stream size. A stream shorter than one
 /// chunk (an app layer, a config) never starts the thread. One producer; not thread-safe otherwise.
