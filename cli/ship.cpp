@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
+#include <mutex>
 #include <optional>
 
 namespace edgeship::cli {
@@ -274,9 +275,20 @@ Result<void> run_ship(const ShipOptions& opts, Context& ctx) {
         // Flag conflicts and --password-stdin are settled before any step runs (the password is read once).
         EDGESHIP_TRY(registry_clients(ctx, opts.registry_flags, opts.registry));
     }
-    auto clients_for_run = [&ctx, &opts, solution = o.solution]() -> Result<registry::Clients*> {
-        EDGESHIP_TRY(use_solution_env(ctx, solution));
-        return ctx.registries(opts.registry_flags, opts.registry);
+    // Made once, under a lock: the build step may ask for several hosts, and the solution's .env enters
+    // the run's Config only here (the Config is read without locks afterwards).
+    struct ClientsOnce {
+        std::mutex mutex;
+        registry::Clients* clients = nullptr;
+    };
+    auto once = std::make_shared<ClientsOnce>();
+    auto clients_for_run = [&ctx, &opts, solution = o.solution, once]() -> Result<registry::Clients*> {
+        std::lock_guard lock(once->mutex);
+        if (!once->clients) {
+            EDGESHIP_TRY(use_solution_env(ctx, solution));
+            EDGESHIP_TRY_ASSIGN(once->clients, ctx.registries(opts.registry_flags, opts.registry));
+        }
+        return once->clients;
     };
     io.registry_for = [clients_for_run](const std::string& host) -> Result<registry::Registry*> {
         EDGESHIP_TRY_ASSIGN(auto* c, clients_for_run());
