@@ -6,10 +6,10 @@
 #include "cli/run_commands.hpp"
 
 #include "core/cancel.hpp"
-#include "core/sha256.hpp"
 #include "edgeship/version_info.hpp"
 #include "engine/agent.hpp"
 #include "engine/client.hpp"
+#include "engine/deployment.hpp"
 #include "engine/endpoint.hpp"
 #include "http/client.hpp"
 #include "iothub/deployments.hpp"
@@ -24,8 +24,6 @@
 namespace edgeship::cli {
 
 namespace {
-
-constexpr std::string_view k_run_label = "dev.edgeship.run";
 
 // SIGTERM asks the foreground run to stop as Ctrl-C does (the CLI installs SIGINT only), for the time
 // of the command.
@@ -47,13 +45,7 @@ private:
     struct sigaction m_old {};
 };
 
-// The deployment id of the label: the manifest's file stem and a hash of its absolute path, so two
-// solutions never stop each other's modules and `--stop` finds them from the same manifest path.
-std::string deployment_id(const std::filesystem::path& manifest) {
-    std::error_code ec;
-    auto abs = std::filesystem::absolute(manifest, ec).lexically_normal();
-    return manifest.stem().string() + "-" + core::sha256_hex(abs.string()).substr(0, 12);
-}
+constexpr unsigned k_log_lines = 5;
 
 Result<std::filesystem::path> manifest_path(const RunOptions& opts, Context& ctx) {
     if (!opts.manifest.empty()) {
@@ -76,31 +68,8 @@ Result<engine::Client> connect(const RunOptions& opts, Context& ctx, const core:
     return engine::Client::connect(endpoint, co);
 }
 
-std::vector<std::string> last_lines(const std::string& text, unsigned n) {
-    std::vector<std::string> lines;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        auto nl = text.find('\n', pos);
-        lines.push_back(text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
-        pos = nl == std::string::npos ? text.size() : nl + 1;
-    }
-    if (lines.size() > n) {
-        lines.erase(lines.begin(), lines.end() - n);
-    }
-    return lines;
-}
-
-struct Started {
-    std::string name;
-    std::string image;
-    std::string id;
-    std::string state;
-    int exit_code = 0;
-    std::vector<std::string> log_tail;
-};
-
-// Stops and removes containers with a client nobody cancels (the run's own may have been cancelled).
-void remove_all(const RunOptions& opts, Context& ctx, const std::vector<Started>& started) {
+// Clean-up runs on a client nobody cancels: the run's own may have been cancelled by Ctrl-C.
+void remove_all(const RunOptions& opts, Context& ctx, const std::vector<engine::ModuleState>& started) {
     if (started.empty()) {
         return;
     }
@@ -110,56 +79,22 @@ void remove_all(const RunOptions& opts, Context& ctx, const std::vector<Started>
         ctx.console.warning("could not remove the modules started: " + client.error().what());
         return;
     }
-    for (auto it = started.rbegin(); it != started.rend(); ++it) {
-        (void)client->stop(it->id, std::chrono::seconds(5));
-        if (auto r = client->remove(it->id); !r) {
-            ctx.console.warning("module " + it->name + ": " + r.error().what());
-        } else {
-            ctx.console.debug("removed " + it->name);
+    engine::remove_modules(*client, started, ctx.console.logger());
+}
+
+void print_failed_tails(Context& ctx, const std::vector<engine::ModuleState>& modules) {
+    for (const auto& m : modules) {
+        if (!m.failed) {
+            continue;
+        }
+        for (const auto& line : m.log_tail) {
+            ctx.io.err << "  " << m.name << " | " << line << '\n';
         }
     }
 }
 
-void fill_state(Started& s, const nlohmann::json& info) {
-    auto state = info.value("State", nlohmann::json::object());
-    s.state = state.value("Status", "");
-    s.exit_code = state.value("ExitCode", 0);
-}
-
-// Waits until the container has run for `settle` (a module that exits at once is a failure), or it
-// exits, or the deadline passes.
-Result<void> wait_running(engine::Client& client, Started& s, std::chrono::steady_clock::time_point deadline) {
-    const auto settle = std::chrono::seconds(2);
-    std::optional<std::chrono::steady_clock::time_point> running_since;
-    for (;;) {
-        if (core::CancelToken::global().cancelled()) {
-            return unexpected(core::cancelled_error());
-        }
-        EDGESHIP_TRY_ASSIGN(auto info, client.inspect(s.id));
-        fill_state(s, info);
-        if (s.state == "running") {
-            if (!running_since) {
-                running_since = std::chrono::steady_clock::now();
-            } else if (std::chrono::steady_clock::now() - *running_since >= settle) {
-                return {};
-            }
-        } else if (s.state == "exited" || s.state == "dead") {
-            return fail("exited at once with code " + std::to_string(s.exit_code));
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            return fail("not running after the --timeout (state " + s.state + ")");
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-}
-
-void print_tail(Context& ctx, const Started& s) {
-    for (const auto& line : s.log_tail) {
-        ctx.io.err << "  " << s.name << " | " << line << '\n';
-    }
-}
-
-nlohmann::json to_json(const std::string& id, const engine::Client& client, const std::vector<Started>& started) {
+nlohmann::json to_json(const std::string& id, const engine::Client& client,
+                       const std::vector<engine::ModuleState>& started) {
     nlohmann::json j = {{"deployment", id}, {"engine", client.endpoint().url()}, {"modules", nlohmann::json::array()}};
     for (const auto& s : started) {
         j["modules"].push_back({{"name", s.name}, {"image", s.image}, {"id", s.id}, {"state", s.state},
@@ -170,75 +105,35 @@ nlohmann::json to_json(const std::string& id, const engine::Client& client, cons
 
 Result<void> run_logs(const RunOptions& opts, Context& ctx) {
     EDGESHIP_TRY_ASSIGN(auto client, connect(opts, ctx, &core::CancelToken::global()));
-    EDGESHIP_TRY_ASSIGN(auto list, client.list(std::string(k_run_label)));
-    for (const auto& c : list) {
-        if (c.name == opts.logs) {
-            EDGESHIP_TRY_ASSIGN(auto logs, client.logs(c.id, opts.tail));
-            ctx.io.out << logs.combined;
-            if (!logs.combined.empty() && logs.combined.back() != '\n') {
-                ctx.io.out << '\n';
-            }
-            return {};
-        }
-    }
-    return unexpected(Error("module " + opts.logs + ": no container started by edgeship run on " + client.endpoint().url())
-                          .hint("edgeship run --detach starts the deployment's modules"));
-}
-
-Result<void> run_stop(const RunOptions& opts, Context& ctx, const std::string& id) {
-    EDGESHIP_TRY_ASSIGN(auto client, connect(opts, ctx, &core::CancelToken::global()));
-    EDGESHIP_TRY_ASSIGN(auto list, client.list(std::string(k_run_label) + "=" + id));
-    nlohmann::json removed = nlohmann::json::array();
-    for (const auto& c : list) {
-        EDGESHIP_TRY(client.stop(c.id, std::chrono::seconds(10)));
-        EDGESHIP_TRY(client.remove(c.id));
-        removed.push_back(c.name);
-        if (!opts.json) {
-            ctx.io.out << c.name << ": stopped and removed\n";
-        }
-    }
-    if (opts.json) {
-        ctx.io.out << nlohmann::json({{"deployment", id}, {"removed", removed}}).dump(2) << '\n';
-    } else if (list.empty()) {
-        ctx.io.err << "nothing to stop: no container of deployment " << id << " on " << client.endpoint().url() << '\n';
+    EDGESHIP_TRY_ASSIGN(auto logs, engine::module_logs(client, opts.logs, opts.tail));
+    ctx.io.out << logs.combined;
+    if (!logs.combined.empty() && logs.combined.back() != '\n') {
+        ctx.io.out << '\n';
     }
     return {};
 }
 
-// Creates and starts one module; `started` gets it as soon as it exists, so a failure removes it.
-Result<void> start_module(engine::Client& client, const engine::ModulePlan& m, Context& ctx,
-                          std::vector<Started>& started, std::chrono::steady_clock::time_point deadline) {
-    ctx.console.info("pulling " + m.image + (m.credential ? " (with the manifest's credentials for " + m.credential->address + ")" : ""));
-    if (auto pulled = client.pull(m.image, m.credential); !pulled) {
-        if (pulled.error().code() == ExitCode::interrupted) {
-            return pulled;
-        }
-        // The agent pulls on create; an image already in the engine (docker load of an export) still runs.
-        auto local = client.image_exists(m.image);
-        if (!local || !*local) {
-            return pulled;
-        }
-        ctx.console.warning("module " + m.name + ": " + pulled.error().what() + "; using the image already in the engine");
+Result<void> run_stop(const RunOptions& opts, Context& ctx, const std::string& id) {
+    EDGESHIP_TRY_ASSIGN(auto client, connect(opts, ctx, &core::CancelToken::global()));
+    EDGESHIP_TRY_ASSIGN(auto removed, engine::stop_deployment(client, id));
+    if (opts.json) {
+        ctx.io.out << nlohmann::json({{"deployment", id}, {"removed", removed}}).dump(2) << '\n';
+        return {};
     }
-    EDGESHIP_TRY_ASSIGN(auto id, client.create(m.name, m.body));
-    started.push_back(Started{m.name, m.image, id, "created", 0, {}});
-    Started& s = started.back();
-    EDGESHIP_TRY(client.start(id));
-    auto waited = wait_running(client, s, deadline);
-    if (auto logs = client.logs(id, 0); logs) {
-        s.log_tail = last_lines(logs->combined, 5);
+    for (const auto& name : removed) {
+        ctx.io.out << name << ": stopped and removed\n";
     }
-    if (!waited) {
-        print_tail(ctx, s);
+    if (removed.empty()) {
+        ctx.io.err << "nothing to stop: no container of deployment " << id << " on " << client.endpoint().url() << '\n';
     }
-    return waited;
+    return {};
 }
 
 Result<void> run_up(const RunOptions& opts, Context& ctx, const std::filesystem::path& path, const std::string& id) {
     EDGESHIP_TRY_ASSIGN(auto manifest, iothub::load_manifest(path));
     engine::PlanOptions po;
     po.network = opts.network;
-    po.extra_labels[std::string(k_run_label)] = id;
+    po.extra_labels[std::string(engine::k_run_label)] = id;
     auto plan = engine::plan_deployment(manifest, po);
     if (!plan) {
         return unexpected(std::move(plan).error());
@@ -253,31 +148,17 @@ Result<void> run_up(const RunOptions& opts, Context& ctx, const std::filesystem:
     if (auto v = client.version(); v) {
         ctx.console.info("engine: " + v->value("Version", std::string("?")) + " at " + client.endpoint().url());
     }
-    // A previous --detach run of the same deployment is replaced, as the agent replaces a module.
-    EDGESHIP_TRY_ASSIGN(auto previous, client.list(std::string(k_run_label) + "=" + id));
-    for (const auto& c : previous) {
-        ctx.console.info("replacing " + c.name + " of a previous run");
-        EDGESHIP_TRY(client.stop(c.id, std::chrono::seconds(10)));
-        EDGESHIP_TRY(client.remove(c.id));
-    }
-    if (opts.network != "host") {
-        EDGESHIP_TRY(client.ensure_network(opts.network));
-    }
 
-    std::vector<Started> started;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opts.timeout);
-    for (const auto& m : plan->modules) {
-        if (m.status != "running") {
-            ctx.console.info("module " + m.name + ": desired status " + m.status + ", not started");
-            continue;
-        }
-        if (auto r = start_module(client, m, ctx, started, deadline); !r) {
-            remove_all(opts, ctx, started);
-            if (r.error().code() == ExitCode::interrupted) {
-                return r;
-            }
-            return unexpected(std::move(r).error().context("module " + m.name));
-        }
+    engine::StartOptions so;
+    so.timeout = std::chrono::seconds(opts.timeout);
+    so.log_lines = k_log_lines;
+    so.network = opts.network;
+    so.logger = ctx.console.logger();
+    std::vector<engine::ModuleState> started;
+    if (auto r = engine::start_deployment(client, *plan, id, so, started); !r) {
+        print_failed_tails(ctx, started);
+        remove_all(opts, ctx, started);
+        return r;
     }
 
     if (opts.json) {
@@ -302,24 +183,13 @@ Result<void> run_up(const RunOptions& opts, Context& ctx, const std::filesystem:
             remove_all(opts, ctx, started);
             return unexpected(core::cancelled_error());
         }
-        for (auto& s : started) {
-            auto info = client.inspect(s.id);
-            if (!info) {
-                if (info.error().code() == ExitCode::interrupted) {
-                    break;
-                }
+        if (auto r = engine::check_running(client, started, k_log_lines); !r) {
+            if (r.error().code() != ExitCode::interrupted) {
+                print_failed_tails(ctx, started);
                 remove_all(opts, ctx, started);
-                return unexpected(std::move(info).error().context("module " + s.name));
+                return r;
             }
-            fill_state(s, *info);
-            if (s.state != "running") {
-                if (auto logs = client.logs(s.id, 0); logs) {
-                    s.log_tail = last_lines(logs->combined, 5);
-                }
-                print_tail(ctx, s);
-                remove_all(opts, ctx, started);
-                return fail("module " + s.name + ": " + s.state + " with exit code " + std::to_string(s.exit_code));
-            }
+            continue; // cancelled mid-request: the next turn removes the modules
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
@@ -373,7 +243,7 @@ Result<void> run_run(const RunOptions& opts, Context& ctx) {
         return run_logs(opts, ctx);
     }
     EDGESHIP_TRY_ASSIGN(auto path, manifest_path(opts, ctx));
-    std::string id = deployment_id(path);
+    std::string id = engine::deployment_id(path);
     if (opts.stop) {
         return run_stop(opts, ctx, id);
     }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <iterator>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -142,22 +143,30 @@ Result<ChildExit> run_child(const ChildRun& run) {
     }
 }
 
-std::vector<std::string> tail_lines(const fs::path& file, std::size_t max_lines) {
-    std::ifstream in(file);
+std::vector<std::string> tail_lines(std::string_view text, std::size_t max_lines) {
     std::vector<std::string> lines;
-    std::string line;
-    while (std::getline(in, line)) {
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        auto nl = text.find('\n', pos);
+        std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+        pos = nl == std::string_view::npos ? text.size() : nl + 1;
         while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) {
-            line.pop_back();
+            line.remove_suffix(1);
         }
         if (!line.empty()) {
-            lines.push_back(line);
+            lines.emplace_back(line);
         }
     }
     if (lines.size() > max_lines) {
         lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(max_lines));
     }
     return lines;
+}
+
+std::vector<std::string> tail_lines(const fs::path& file, std::size_t max_lines) {
+    std::ifstream in(file, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return tail_lines(std::string_view(text), max_lines);
 }
 
 } // namespace edgeship::core

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace edgeship::core {
@@ -44,5 +45,7 @@ Result<ChildExit> run_child(const ChildRun& run);
 
 /// The last `max_lines` non-empty lines of a text file (a child's stderr), for error messages.
 std::vector<std::string> tail_lines(const std::filesystem::path& file, std::size_t max_lines);
+/// The same for text already in memory (a container's log).
+std::vector<std::string> tail_lines(std::string_view text, std::size_t max_lines);
 
 } // namespace edgeship::core

@@ -76,5 +76,14 @@ TEST(TempDirTest, RemovedWithItsContents) {
     EXPECT_FALSE(fs::exists(kept));
 }
 
+TEST(Subprocess, TailLinesOfTextKeepTheLastNonEmptyLines) {
+    using namespace std::string_view_literals;
+    EXPECT_EQ(tail_lines("a\n\nb \r\nc\nd"sv, 3), (std::vector<std::string>{"b", "c", "d"}));
+    EXPECT_EQ(tail_lines("one\n"sv, 5), std::vector<std::string>{"one"});
+    EXPECT_TRUE(tail_lines(""sv, 5).empty());
+    EXPECT_TRUE(tail_lines("x\ny"sv, 0).empty());
+}
+
 } // namespace
 } // namespace edgeship::core
+
